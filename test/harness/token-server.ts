@@ -53,6 +53,8 @@ export interface TokenServer {
   /** URL to use as the registry's `auth.token.realm`. */
   realm: string;
   issuer: string;
+  /** `kid` header of the tokens it signs (the libtrust id of its key). */
+  kid: string;
   /** Requests served so far, oldest first. */
   readonly requests: readonly TokenRequest[];
   /** Number of tokens issued (refused requests are not counted). */
@@ -110,6 +112,18 @@ function basicCredentials(header: string | null): { user: string; pass: string }
 }
 
 /**
+ * Encodes and signs a JWT with ES256 (`privateKey` must be an EC P-256 key). Exported so tests can
+ * forge tokens (another key, another audience) and check that the registry refuses them.
+ */
+export function signToken(privateKey: KeyObject, kid: string, claims: Record<string, unknown>): string {
+  const header = { typ: "JWT", alg: "ES256", kid };
+  const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  // JWS wants the raw r||s signature, not the DER encoding node produces by default.
+  const sig = sign("sha256", Buffer.from(signingInput), { key: privateKey, dsaEncoding: "ieee-p1363" });
+  return `${signingInput}.${b64url(sig)}`;
+}
+
+/**
  * Starts a token server of the docker token protocol on a free loopback port.
  *
  * `GET <realm>?service=S&scope=A&scope=B` with Basic auth, and the OAuth2 form
@@ -132,7 +146,6 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
       .map(parseScope)
       .filter((s): s is ParsedScope => s !== null)
       .map((s) => ({ type: s.type, name: s.name, actions: authorize(account, s) }));
-    const header = { typ: "JWT", alg: "ES256", kid };
     const claims = {
       iss: issuer,
       sub: account,
@@ -144,9 +157,7 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
       jti: randomUUID(),
       access,
     };
-    const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-    const sig = sign("sha256", Buffer.from(signingInput), { key: privateKey, dsaEncoding: "ieee-p1363" });
-    const token = `${signingInput}.${b64url(sig)}`;
+    const token = signToken(privateKey, kid, claims);
     return { token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() };
   };
 
@@ -192,6 +203,7 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
   return {
     realm: `http://127.0.0.1:${server.port}/token`,
     issuer,
+    kid,
     get requests() {
       return requests;
     },
