@@ -1,0 +1,3 @@
+module berth.test/gotar
+
+go 1.22
