@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateCerts, selfSignedCert, type TestCerts } from "./certs.ts";
@@ -80,32 +80,61 @@ export interface RegistryServer {
   stop(): Promise<void>;
 }
 
-const live = new Map<number, string>();
-let exitHookInstalled = false;
+/**
+ * Runs the registry under a watchdog shell whose stdin is a pipe from this test process: when the pipe
+ * closes (stop(), or bun exiting without running any hook, which `bun test` does not), the watchdog
+ * SIGTERMs the registry, so no test run leaves registries behind. It records the registry's pid so
+ * stop() can SIGKILL it if SIGTERM is not enough. Exit code is the registry's.
+ */
+const WATCHDOG = `
+"$0" serve "$1" </dev/null &
+child=$!
+echo "$child" >"$2"
+exec 3<&0
+( cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null ) &
+watcher=$!
+wait "$child"
+code=$?
+kill "$watcher" 2>/dev/null
+exit "$code"
+`;
 
-// A test that throws before afterAll must not leave registries running after bun exits.
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const [pid, dir] of live) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
-    if (sharedCerts) rmSync(sharedCertsDir, { recursive: true, force: true });
-  });
+let rootDir: string | undefined;
+
+/**
+ * Per-process directory holding every registry dir and the shared PKI. Since `bun test` runs no exit
+ * hook, a run that forgot stop() leaves its root behind; the next run removes roots of dead processes.
+ */
+function harnessRoot(): string {
+  if (rootDir) return rootDir;
+  const prefix = "berth-harness-";
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid === process.pid) continue;
+    if (!processAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+  rootDir = join(tmpdir(), `${prefix}${process.pid}`);
+  rmSync(rootDir, { recursive: true, force: true });
+  mkdirSync(rootDir);
+  process.on("exit", () => rmSync(rootDir!, { recursive: true, force: true }));
+  return rootDir;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 let sharedCerts: Promise<TestCerts> | undefined;
-let sharedCertsDir = "";
 function defaultCerts(): Promise<TestCerts> {
   if (!sharedCerts) {
-    sharedCertsDir = mkdtempSync(join(tmpdir(), "berth-pki-"));
-    sharedCerts = generateCerts({ dir: sharedCertsDir });
+    const dir = join(harnessRoot(), "pki");
+    mkdirSync(dir);
+    sharedCerts = generateCerts({ dir });
   }
   return sharedCerts;
 }
@@ -132,12 +161,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryServer> {
   if (!existsSync(REGISTRY_BIN)) throw missingTool();
-  installExitHook();
   const auth = opts.auth ?? DEFAULT_REGISTRY_OPTIONS.auth;
   const tls = opts.tls ?? DEFAULT_REGISTRY_OPTIONS.tls;
   const username = opts.username ?? DEFAULT_REGISTRY_OPTIONS.username;
   const password = opts.password ?? randomBytes(12).toString("base64url");
-  const dir = mkdtempSync(join(tmpdir(), "berth-registry-"));
+  const dir = mkdtempSync(join(harnessRoot(), "registry-"));
   const dataDir = join(dir, "data");
   mkdirSync(dataDir);
   const logFile = join(dir, "registry.log");
@@ -209,15 +237,30 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
         // REGISTRY_* variables override the config file; keep the caller's environment out of it.
         if (v !== undefined && !k.startsWith("REGISTRY_")) env[k] = v;
       }
-      const proc = Bun.spawn([REGISTRY_BIN, "serve", configFile], { stdin: "ignore", stdout: logFd, stderr: logFd, env });
+      const pidFile = join(dir, "registry.pid");
+      rmSync(pidFile, { force: true });
+      const proc = Bun.spawn(["/bin/sh", "-c", WATCHDOG, REGISTRY_BIN, configFile, pidFile], {
+        stdin: "pipe",
+        stdout: logFd,
+        stderr: logFd,
+        env,
+      });
       closeSync(logFd);
-      live.set(proc.pid, dir);
+      const kill = async () => {
+        try {
+          const pid = Number(readFileSync(pidFile, "utf8").trim());
+          if (pid > 0) process.kill(pid, "SIGKILL");
+        } catch {
+          // no pid file yet, or already gone
+        }
+        proc.kill("SIGKILL");
+        await proc.exited;
+        void proc.stdin.end();
+      };
       const url = `${scheme}://127.0.0.1:${port}`;
       const ready = await waitReady(url, proc, fetchTls, opts.readyTimeoutMs ?? DEFAULT_REGISTRY_OPTIONS.readyTimeoutMs);
       if (ready !== "ok") {
-        proc.kill("SIGKILL");
-        await proc.exited;
-        live.delete(proc.pid);
+        await kill();
         const log = readFileSync(logFile, "utf8");
         if (ready === "exited" && /address already in use/.test(log) && attempt < 5) continue;
         throw new Error(`docker-registry (${auth}/${tls}) ${ready === "exited" ? "exited" : "did not answer /v2/ in time"}:\n${log}`);
@@ -234,13 +277,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
         stop: async () => {
           if (stopped) return;
           stopped = true;
-          proc.kill("SIGTERM");
+          // Closing the watchdog's stdin makes it SIGTERM the registry.
+          void proc.stdin.end();
           const exited = await Promise.race([proc.exited.then(() => true), sleep(3000).then(() => false)]);
-          if (!exited) {
-            proc.kill("SIGKILL");
-            await proc.exited;
-          }
-          live.delete(proc.pid);
+          if (!exited) await kill();
           await tokenServer?.stop();
           rmSync(dir, { recursive: true, force: true });
         },
