@@ -1,0 +1,40 @@
+import { fail } from "../../core/errors.ts";
+import { tagArtifact } from "../../core/artifact/tag.ts";
+import { displayRef, referenceOf } from "../../core/oci/ref.ts";
+import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
+import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
+import { splitCSV } from "./build.ts";
+
+export interface TagFlags extends RegistryFlags {
+  tag?: string[];
+  output?: string;
+  quiet?: boolean;
+}
+
+/** `berth tag artifact`: each new tag in order; unlike flux, `--insecure-registry` works here too. */
+export async function run(url: string | undefined, f: TagFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
+  const format = parseFormat(f.output);
+  if (!url) fail("USAGE", "artifact name is required");
+  const tags = (f.tag ?? []).flatMap(splitCSV);
+  if (tags.length === 0) fail("USAGE", "--tag is required");
+  const ref = parseURLArg(url, "artifact name is required");
+  const log = new Logger(s, f.quiet || format !== "human");
+  const services = createServices(f, env);
+  try {
+    if (f.creds) log.action("logging in to registry with credentials");
+    log.action("tagging artifact");
+    const target = await services.open(ref);
+    const done: string[] = [];
+    const desc = await tagArtifact(target, referenceOf(ref), tags, {
+      signal: services.signal,
+      onTagged: (t) => {
+        done.push(t);
+        log.success(`artifact tagged as ${displayRef(ref, { tag: t })}`);
+      },
+    });
+    if (format !== "human") printResult(s, format, { digest: desc.digest, tags: done.map((t) => displayRef(ref, { tag: t })) });
+    return 0;
+  } finally {
+    await services.close();
+  }
+}

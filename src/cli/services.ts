@@ -1,0 +1,118 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { Command, Option } from "commander";
+import { CoreError, fail } from "../core/errors.ts";
+import { LayoutStore } from "../core/content/layout-store.ts";
+import type { Target } from "../core/content/store.ts";
+import { parseArtifactURL, type ArtifactRef } from "../core/oci/ref.ts";
+import {
+  createDockerConfigProvider,
+  createRegistryClient,
+  parseCredsFlag,
+  staticCredentials,
+  type CredentialProvider,
+  type RegistryClient,
+} from "../core/registry/index.ts";
+import type { ProgressSink } from "../core/progress.ts";
+import { VERSION } from "./version.ts";
+
+/** Flags every verb that talks to a registry accepts (flux's names, plus TLS files). */
+export interface RegistryFlags {
+  creds?: string;
+  provider?: string;
+  insecureRegistry?: boolean;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  timeout?: string;
+}
+
+/** Adds the registry connection flags to a command. */
+export function withRegistryFlags(cmd: Command): Command {
+  return cmd
+    .option("--creds <user:password>", "credentials for the registry: <username>[:<password>]; a value without ':' is sent as a bearer token")
+    .addOption(new Option("--provider <name>", "the OCI provider name").choices(["generic", "aws", "azure", "gcp"]).default("generic"))
+    .option("--insecure-registry", "allow plain HTTP and skip TLS verification", false)
+    .option("--ca-file <path>", "PEM file with CA certificates to trust for the registry")
+    .option("--cert-file <path>", "PEM client certificate for mutual TLS")
+    .option("--key-file <path>", "PEM private key of the client certificate")
+    .option("--timeout <duration>", "timeout for the whole operation (e.g. 30s, 5m)", "5m");
+}
+
+/** Parses a Go-style duration (`90s`, `5m`, `1h30m`, `500ms`) into milliseconds. */
+export function parseDuration(s: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of s.matchAll(re)) {
+    const n = Number(m[1]);
+    total += n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+    consumed += m[0].length;
+  }
+  if (s === "0") return 0;
+  if (consumed !== s.length || consumed === 0) fail("USAGE", `invalid duration "${s}"`, { hint: "use a value like 30s, 5m or 1h" });
+  return total;
+}
+
+function readPem(path: string | undefined, what: string): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    fail("USAGE", `cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Everything a command needs to reach registries and layouts; built once per command from flags and env. */
+export interface Services {
+  client: RegistryClient;
+  credentialsSource: "flag" | "docker-config";
+  signal: AbortSignal;
+  open(ref: ArtifactRef, opts?: { create?: boolean }): Promise<Target>;
+  close(): Promise<void>;
+}
+
+export function createServices(flags: RegistryFlags, env: NodeJS.ProcessEnv, onProgress?: ProgressSink): Services {
+  if (flags.provider && flags.provider !== "generic") {
+    fail("UNSUPPORTED", `--provider ${flags.provider} is not supported by berth yet`, {
+      hint: `log in with the cloud CLI (e.g. docker login via the ${flags.provider} CLI) and omit --provider`,
+    });
+  }
+  let credentials: CredentialProvider;
+  let credentialsSource: Services["credentialsSource"] = "docker-config";
+  if (flags.creds) {
+    credentials = staticCredentials(parseCredsFlag(flags.creds));
+    credentialsSource = "flag";
+  } else {
+    credentials = createDockerConfigProvider({ env: { ...env }, homeDir: env.HOME ?? homedir() });
+  }
+  const timeoutMs = parseDuration(flags.timeout ?? "5m");
+  const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : new AbortController().signal;
+  const client = createRegistryClient({
+    insecure: Boolean(flags.insecureRegistry),
+    ca: readPem(flags.caFile ?? env.SSL_CERT_FILE, "CA file"),
+    cert: readPem(flags.certFile, "client certificate"),
+    key: readPem(flags.keyFile, "client key"),
+    credentials,
+    userAgent: `berth/${VERSION}`,
+    proxy: { https: env.HTTPS_PROXY ?? env.https_proxy, http: env.HTTP_PROXY ?? env.http_proxy, noProxy: env.NO_PROXY ?? env.no_proxy },
+    onProgress,
+  });
+  if (Boolean(flags.certFile) !== Boolean(flags.keyFile)) fail("USAGE", "--cert-file and --key-file must be given together");
+  return {
+    client,
+    credentialsSource,
+    signal,
+    async open(ref, opts = {}) {
+      if (ref.kind === "layout") return LayoutStore.open(ref.path, { create: opts.create });
+      return client.repository({ registry: ref.registry, repository: ref.repository });
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Parses a URL argument, turning a missing one into flux's message. */
+export function parseURLArg(url: string | undefined, missing: string): ArtifactRef {
+  if (!url) throw new CoreError({ code: "USAGE", message: missing });
+  return parseArtifactURL(url);
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/env bun
+/**
+ * Composition root: argv and env in, exit code out. The only place that calls process.exit.
+ * Commands are declared here with their flags (so `--help` needs no heavy imports) and loaded lazily
+ * with static paths, which keeps `berth --version` fast and lets the bundler see every module.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { CoreError } from "./core/errors.ts";
+import { EXIT_CODES } from "./cli/exit-codes.ts";
+import { withRegistryFlags } from "./cli/services.ts";
+import { VERSION } from "./cli/version.ts";
+import type { Streams } from "./cli/output.ts";
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function buildFlags(cmd: Command): Command {
+  return cmd
+    .option("--ignore-paths <patterns>", "gitignore-style paths to exclude; replaces the defaults (.git/,*.png,…); repeatable, comma-separated", collect)
+    .option("--add-ignore-paths <patterns>", "gitignore-style paths to exclude in addition to the defaults", collect)
+    .option("--resolve-symlinks", "copy symlink targets into the artifact instead of skipping symlinks", false)
+    .option("--no-sourceignore", "do not read .sourceignore from the source root")
+    .option("--normalize-modes", "store 0644/0755 modes so digests do not depend on umask", false)
+    .addOption(new Option("--gzip <impl>", "compressor: go (byte-identical to flux) or zlib (faster, other digests)").choices(["go", "zlib"]).default("go"));
+}
+
+export function createProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: number) => void): Command {
+  const program = new Command("berth")
+    .description("Ship Kubernetes configuration as OCI artifacts and deploy it with Flux")
+    .version(VERSION, "-v, --version")
+    .option("--debug", "print stack traces and causes on errors", false)
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (t) => s.out.write(t), writeErr: (t) => s.err.write(t) })
+    .exitOverride();
+
+  const done = (p: Promise<number>) => p.then(setExit);
+
+  const build = program.command("build").description("Build artifacts locally");
+  buildFlags(
+    build
+      .command("artifact")
+      .description("Build a Flux artifact tarball from a directory or file, exactly as push would upload it")
+      .option("-p, --path <path>", "directory or file to package; - reads stdin")
+      .option("-o, --output <file>", "where to write the tarball", "artifact.tgz")
+      .option("--output-format <format>", "print the result as json or yaml")
+      .option("-q, --quiet", "print only errors", false),
+  )
+    .addHelpText("after", "\nExamples:\n  berth build artifact --path ./deploy --output artifact.tgz\n  kustomize build ./overlays/prod | berth build artifact -p - -o prod.tgz\n")
+    .action((opts) => done(import("./cli/commands/build.ts").then((m) => m.run(opts, s, env))));
+
+  const push = program.command("push").description("Push artifacts to a registry or OCI layout");
+  withRegistryFlags(
+    buildFlags(
+      push
+        .command("artifact")
+        .argument("[url]", "oci://<registry>/<repo>:<tag> or oci-layout://<dir>:<tag>")
+        .description("Package a directory or file as a Flux artifact and push it")
+        .option("-f, --path <path>", "directory or file to package; - reads stdin")
+        .option("--source <url>", "the source address, e.g. the Git URL (org.opencontainers.image.source)")
+        .option("--revision <rev>", "the source revision as <branch|tag>@sha1:<commit> (org.opencontainers.image.revision)")
+        .option("-a, --annotations <key=value>", "extra manifest annotation; repeatable", collect)
+        .option("--reproducible", "set the created annotation to the Unix epoch, so the same tree gives the same digest", false)
+        .addOption(new Option("--media-types <profile>", "flux: Flux media types; docker: RFC-0003's Docker types for registries that reject custom ones").choices(["flux", "docker"]).default("flux"))
+        .addOption(new Option("--config-profile <profile>", "config blob shape: flux-2.9 (default) or flux-2.8").choices(["flux-2.9", "flux-2.8"]))
+        .option("-o, --output <format>", "print the result as json or yaml on stdout")
+        .option("-q, --quiet", "print only errors", false),
+    ),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  berth push artifact oci://ghcr.io/org/app-config:v1.0.0 -f ./deploy \\
+    --source="$(git config --get remote.origin.url)" \\
+    --revision="$(git branch --show-current)@sha1:$(git rev-parse HEAD)"
+  berth push artifact oci-layout://./out:v1 -f ./examples/podinfo --source=local --revision=dev
+  kustomize build . | berth push artifact oci://localhost:5000/app:latest -f - --source=x --revision=y -o json
+
+SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, to a given time).
+`,
+    )
+    .action((url, opts) => done(import("./cli/commands/push.ts").then((m) => m.run(url, opts, s, env))));
+
+  const pull = program.command("pull").description("Pull artifacts");
+  withRegistryFlags(
+    pull
+      .command("artifact")
+      .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
+      .description("Pull an artifact and extract its content into a directory")
+      .option("-o, --output <dir>", "directory to extract into; must exist unless --create-output")
+      .option("--create-output", "create the output directory when it does not exist", false)
+      .option("--output-format <format>", "print the result as json or yaml on stdout")
+      .option("--layer-media-type <type>", "use the first layer with this media type instead of the first layer")
+      .addOption(new Option("--layer-operation <op>", "extract the layer, or copy it as <digest>.tgz").choices(["extract", "copy"]).default("extract"))
+      .option("--max-size <size>", "refuse archives whose content exceeds this (e.g. 100MiB, 1GiB, -1 for no limit)", "100MiB")
+      .option("--max-entries <n>", "refuse archives with more entries than this")
+      .option("-q, --quiet", "print only errors", false),
+  )
+    .addHelpText("after", "\nExamples:\n  berth pull artifact oci://ghcr.io/org/app-config:v1.0.0 -o ./out\n  berth pull artifact oci://ghcr.io/stefanprodan/charts/podinfo:6.5.0 --layer-media-type application/vnd.cncf.helm.chart.content.v1.tar+gzip --layer-operation copy -o .\n")
+    .action((url, opts) => done(import("./cli/commands/pull.ts").then((m) => m.run(url, opts, s, env))));
+
+  const tag = program.command("tag").description("Tag artifacts");
+  withRegistryFlags(
+    tag
+      .command("artifact")
+      .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest>")
+      .description("Add tags to an existing artifact (e.g. promote staging to production)")
+      .option("--tag <tags>", "new tag; repeatable, comma-separated", collect)
+      .option("-o, --output <format>", "print the result as json or yaml on stdout")
+      .option("-q, --quiet", "print only errors", false),
+  )
+    .addHelpText("after", "\nExamples:\n  berth tag artifact oci://ghcr.io/org/app-config:v1.0.0 --tag latest --tag production\n")
+    .action((url, opts) => done(import("./cli/commands/tag.ts").then((m) => m.run(url, opts, s, env))));
+
+  const list = program.command("list").alias("ls").description("List artifacts");
+  withRegistryFlags(
+    list
+      .command("artifacts")
+      .alias("artifact")
+      .argument("[url]", "oci://<registry>/<repo> or oci-layout://<dir>")
+      .description("List the tags of a repository with their digest, source and revision")
+      .option("--filter-semver <constraint>", "keep only semver tags matching this constraint, e.g. '>=1.0.0' or '1.x'")
+      .option("--filter-regex <regex>", "keep only tags matching this RE2 regex (unanchored)")
+      .option("--all", "also show signature, attestation, SBOM and referrer tags", false)
+      .addOption(new Option("--sort <order>", "semver: newest version first; flux: descending string order").choices(["semver", "flux"]).default("semver"))
+      .option("--wide", "add a CREATED column", false)
+      .option("-o, --output <format>", "print json or yaml instead of the table"),
+  )
+    .addHelpText("after", "\nExamples:\n  berth list artifacts oci://ghcr.io/org/app-config --filter-semver '>=1.0.0'\n  berth list artifacts oci-layout://./out -o json\n")
+    .action((url, opts) => done(import("./cli/commands/list.ts").then((m) => m.run(url, opts, s, env))));
+
+  const diff = program.command("diff").description("Compare artifacts");
+  withRegistryFlags(
+    buildFlags(
+      diff
+        .command("artifact")
+        .argument("[urls...]", "one artifact URL with --path, or two artifact URLs")
+        .description("Show what differs between an artifact and a local tree, or between two artifacts (exit 0 equal, 1 different, ≥2 error)")
+        .option("--path <path>", "local directory or file to compare with")
+        .option("--layer-media-type <type>", "compare the first layer with this media type")
+        .option("--brief", "only compare digests; do not download or list changes", false)
+        .option("--color", "force colors in the diff")
+        .option("-o, --output <format>", "print the comparison as json or yaml"),
+    ),
+  )
+    .addHelpText("after", "\nExamples:\n  berth diff artifact oci://ghcr.io/org/app-config:v1.0.0 --path ./deploy\n  berth diff artifact oci://ghcr.io/org/app-config:staging oci://ghcr.io/org/app-config:production\n")
+    .action((urls, opts) => done(import("./cli/commands/diff.ts").then((m) => m.run(urls, opts, s, env))));
+
+  withRegistryFlags(
+    program
+      .command("resolve")
+      .argument("[url]", "oci://<registry>/<repo>")
+      .description("Show which tag and digest an OCIRepository ref resolves to, and why")
+      .option("--semver <constraint>", "semver range, as spec.ref.semver")
+      .option("--semver-filter <regex>", "RE2 regex tags must match first, as spec.ref.semverFilter")
+      .option("--tag <tag>", "as spec.ref.tag")
+      .option("--digest <digest>", "as spec.ref.digest")
+      .option("-o, --output <format>", "print json or yaml"),
+  )
+    .addHelpText("after", "\nExamples:\n  berth resolve oci://ghcr.io/stefanprodan/manifests/podinfo --semver '6.x'\n")
+    .action((url, opts) => done(import("./cli/commands/resolve.ts").then((m) => m.run(url, opts, s, env))));
+
+  program
+    .command("completion")
+    .argument("<shell>", "bash, zsh or fish")
+    .description("Print a shell completion script")
+    .addHelpText("after", "\nExamples:\n  source <(berth completion bash)\n  berth completion zsh > \"${fpath[1]}/_berth\"\n")
+    .action((shell) => done(import("./cli/completion.ts").then((m) => m.run(shell, program, s))));
+
+  return program;
+}
+
+/** Runs berth with argv; returns the exit code. Exported for in-process tests. */
+export async function runMain(argv: string[], s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
+  let code = 0;
+  const program = createProgram(s, env, (n) => (code = n));
+  const debug = argv.includes("--debug");
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e) {
+    return reportError(e, s, debug);
+  }
+}
+
+function reportError(e: unknown, s: Streams, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    // Help and version exit 0; usage errors were already printed by commander.
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof CoreError) {
+    s.err.write(`✗ ${e.message}\n`);
+    if (e.details.hint) s.err.write(`  hint: ${e.details.hint}\n`);
+    if (debug) s.err.write(`${e.stack}\n${e.cause ? `cause: ${String((e.cause as Error).stack ?? e.cause)}\n` : ""}`);
+    if (e.code === "INTERNAL") s.err.write("  this is a bug in berth; please file an issue with the output of --debug\n");
+    return EXIT_CODES[e.code];
+  }
+  if (e && typeof e === "object" && (e as { usage?: boolean }).usage) {
+    s.err.write(`✗ ${(e as Error).message}\n`);
+    return 2;
+  }
+  s.err.write(`✗ unexpected error: ${e instanceof Error ? e.message : String(e)}\n`);
+  if (debug && e instanceof Error) s.err.write(`${e.stack}\n`);
+  s.err.write("  this is a bug in berth; please file an issue with the output of --debug\n");
+  return EXIT_CODES.INTERNAL;
+}
+
+if (import.meta.main) {
+  const code = await runMain(process.argv.slice(2), { out: process.stdout, err: process.stderr }, process.env);
+  process.exitCode = code;
+}
