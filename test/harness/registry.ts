@@ -334,3 +334,16 @@ async function waitReady(
   }
   return exited ? "exited" : "timeout";
 }
+
+/**
+ * `fetch` init (Bun's `tls` option) that trusts the harness CA and, unless `clientCert` is false,
+ * presents the harness client certificate; empty for plain-HTTP registries.
+ */
+export function registryFetchInit(reg: RegistryServer, opts: { clientCert?: boolean } = {}): RequestInit {
+  if (!reg.caFile) return {};
+  const ca = readFileSync(reg.caFile, "utf8");
+  if (opts.clientCert === false) return { tls: { ca } } as RequestInit;
+  return {
+    tls: { ca, cert: readFileSync(reg.clientCertFile!, "utf8"), key: readFileSync(reg.clientKeyFile!, "utf8") },
+  } as RequestInit;
+}

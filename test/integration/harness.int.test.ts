@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   cranePath,
   dockerRef,
   orasPath,
+  registryFetchInit,
   run,
   signToken,
   skopeoCopy,
@@ -38,18 +39,6 @@ let image: WrittenOciImage;
 
 const label = (s: { auth: RegistryAuth; tls: RegistryTls }) => `auth=${s.auth} tls=${s.tls}`;
 const sha256 = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
-
-/** fetch options that trust the harness CA and present its client cert. */
-function tlsFor(reg: RegistryServer): RequestInit {
-  if (!reg.caFile) return {};
-  return {
-    tls: {
-      ca: readFileSync(reg.caFile, "utf8"),
-      cert: readFileSync(reg.clientCertFile!, "utf8"),
-      key: readFileSync(reg.clientKeyFile!, "utf8"),
-    },
-  } as RequestInit;
-}
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "berth-harness-test-"));
@@ -140,10 +129,9 @@ for (const setup of SETUPS) {
         const res = await skopeoInspectRaw(dockerRef(r, `${repo}:v1`), { registry: r, clientCert: false });
         expect(res.code).not.toBe(0);
         expect(res.stderr).toMatch(/certificate|tls/i);
-        const ca = readFileSync(r.caFile!, "utf8");
         let error: unknown;
         try {
-          await fetch(`${r.url}/v2/`, { tls: { ca } } as RequestInit);
+          await fetch(`${r.url}/v2/`, registryFetchInit(r, { clientCert: false }));
         } catch (err) {
           error = err;
         }
@@ -152,8 +140,10 @@ for (const setup of SETUPS) {
     }
 
     if (setup.tls !== "none") {
-      test("a client that does not trust the CA is refused", async () => {
+      test("a client that does not trust the CA is refused; one that does is served", async () => {
         const r = reg();
+        const ok = await fetch(`${r.url}/v2/`, registryFetchInit(r));
+        expect(ok.status).toBe(r.auth === "none" ? 200 : 401);
         let error: unknown;
         try {
           await fetch(`${r.url}/v2/`);
