@@ -1,0 +1,3 @@
+module berth.test/oracles/gogzip
+
+go 1.21
