@@ -241,10 +241,9 @@ export function classifyNetworkError(e: unknown): NetworkFailure {
   if (TLS_TRUST_CODES.has(code) || /self[- ]signed|unable to verify|unknown ca|certificate verify failed|altname/.test(text)) {
     return "tls-trust";
   }
-  if (/wrong version number|packet length too long|http request|unexpected eof while reading|ssl routines.*record/.test(text)) {
-    return "plain-http";
-  }
-  if (/certificate required|handshake failure|alert bad certificate|tlsv13 alert|sslv3 alert/.test(text)) return "tls-client";
+  // OpenSSL words these with spaces, BoringSSL (Bun) with underscores in upper case.
+  if (/wrong[ _]version[ _]number|packet[ _]length[ _]too[ _]long|http[ _]request/.test(text)) return "plain-http";
+  if (/certificate[ _]required|handshake[ _]failure|bad[ _]certificate|tlsv13[ _]alert|sslv3[ _]alert/.test(text)) return "tls-client";
   if (NETWORK_CODES.has(code) || /socket hang up|other side closed|connection (reset|refused)|timeout/.test(text)) return "network";
   return "other";
 }

@@ -12,7 +12,7 @@ import type { ProgressSink } from "../progress.ts";
 import { repositoryScope } from "./auth.ts";
 import { formatTarget, isRetryableNetworkError, networkError, type ErrorContext } from "./errors.ts";
 import { parseLink, resolveLocation, withQuery } from "./headers.ts";
-import { backoffDelay, header, readCapped, sleep, type RegistryResponse, type Transport } from "./transport.ts";
+import { backoffDelay, discard, header, readCapped, sleep, type RegistryResponse, type Transport } from "./transport.ts";
 
 /** A repository on a registry. */
 export interface RepositoryName {
@@ -146,7 +146,7 @@ export class RemoteRepository implements RegistryRepository {
   private async readManifestBody(res: RegistryResponse, ctx: ErrorContext): Promise<Uint8Array> {
     const declared = Number(header(res, "content-length"));
     if (Number.isFinite(declared) && declared > MAX_MANIFEST_BYTES) {
-      res.body.destroy();
+      discard(res.body);
       fail("SIZE_EXCEEDED", `${ctx.op} ${formatTarget(ctx)}: manifest of ${declared} bytes exceeds the ${MAX_MANIFEST_BYTES}-byte limit`);
     }
     try {
@@ -155,7 +155,7 @@ export class RemoteRepository implements RegistryRepository {
       if (isCoreError(e)) throw e;
       throw networkError(e, ctx);
     } finally {
-      res.body.destroy();
+      discard(res.body);
     }
   }
 
@@ -225,7 +225,7 @@ export class RemoteRepository implements RegistryRepository {
     const first = await this.openBlob(desc, 0, opts.signal);
     const declared = header(first, "content-length");
     if (declared !== undefined && desc.size >= 0 && Number(declared) !== desc.size) {
-      first.body.destroy();
+      discard(first.body);
       fail("DIGEST_MISMATCH", `${ctx.op} ${formatTarget(ctx)}: registry sends ${declared} bytes, descriptor declares ${desc.size}`, {
         digest: desc.digest,
       });
@@ -257,7 +257,7 @@ export class RemoteRepository implements RegistryRepository {
             if (opts.signal?.aborted || !isRetryableNetworkError(e)) throw networkError(e, ctx, failures + 1);
             failures++;
             if (failures >= t.opts.retry.maxAttempts) throw networkError(e, ctx, failures);
-            res.body.destroy();
+            discard(res.body);
             try {
               await sleep(backoffDelay(failures, t.opts.retry, undefined, t.opts.random), opts.signal);
             } catch (abort) {
@@ -272,7 +272,7 @@ export class RemoteRepository implements RegistryRepository {
           }
         }
       } finally {
-        res.body.destroy();
+        discard(res.body);
       }
     }
     return verifyStream(resumable(), desc, `${ctx.op} ${formatTarget(ctx)}`);

@@ -104,6 +104,15 @@ export function header(res: { headers: Record<string, string | string[] | undefi
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * Discards a response body without reading it. The error listener matters: destroying an undici
+ * body emits an AbortError, which would be an uncaught exception without one.
+ */
+export function discard(body: Dispatcher.ResponseData["body"]): void {
+  body.on("error", () => {});
+  body.destroy();
+}
+
 /** Reads a body up to `max` bytes (the rest is discarded), for error and token bodies. */
 export async function readCapped(body: Dispatcher.ResponseData["body"], max: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -118,7 +127,7 @@ export async function readCapped(body: Dispatcher.ResponseData["body"], max: num
   } catch {
     // a broken error body still leaves the status to report
   } finally {
-    body.destroy();
+    discard(body);
   }
   return Buffer.concat(parts);
 }
@@ -127,7 +136,7 @@ async function drain(res: { body: Dispatcher.ResponseData["body"] }): Promise<vo
   try {
     await res.body.dump({ limit: 1 << 20 });
   } catch {
-    res.body.destroy();
+    discard(res.body);
   }
 }
 
@@ -316,6 +325,8 @@ export class Transport {
         return challenge ? { base, challenge } : { base };
       }
       const body = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
+      // Plain HTTP to a TLS port gets a 400 from Go servers; the HTTPS failure is the real story.
+      if (firstError !== undefined) throw firstError;
       throw httpError({ ...ctx, status: res.statusCode, method: "GET", body });
     }
     throw firstError;

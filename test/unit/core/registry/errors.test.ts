@@ -93,6 +93,9 @@ describe("network errors", () => {
     ["self-signed", errWith("DEPTH_ZERO_SELF_SIGNED_CERT", "self signed certificate"), "tls-trust", "AUTH_FAILED", false],
     ["unknown CA", errWith("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify the first certificate"), "tls-trust", "AUTH_FAILED", false],
     ["plain http", errWith("ERR_SSL_WRONG_VERSION_NUMBER", "error:0A00010B:SSL routines::wrong version number"), "plain-http", "USAGE", false],
+    ["plain http (BoringSSL)", errWith("ERR_SSL_WRONG_VERSION_NUMBER", "error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER"), "plain-http", "USAGE", false],
+    ["client cert refused (BoringSSL)", errWith("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE", "error:10000412:SSL routines:OPENSSL_internal:SSLV3_ALERT_BAD_CERTIFICATE"), "tls-client", "AUTH_FAILED", false],
+    ["client cert required (OpenSSL)", errWith("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", "tlsv13 alert certificate required"), "tls-client", "AUTH_FAILED", false],
     ["abort", Object.assign(new Error("aborted"), { name: "AbortError" }), "cancelled", "CANCELLED", false],
   ];
   for (const [name, e, kind, code, retry] of cases) {
