@@ -109,7 +109,8 @@ function listChange(label: string, a: unknown, b: unknown): string[] {
   const added = xb.filter((x) => !xa.includes(x));
   if (removed.length === 1 && added.length === 1) return [`${label}: ${removed[0]} → ${added[0]}`];
   if (removed.length === 0 && added.length === 0) return [`${label}: reordered`];
-  return [`${label}: ${[...removed.map((x) => `-${x}`), ...added.map((x) => `+${x}`)].join(" ")}`];
+  const parts = [added.length ? `added ${added.join(", ")}` : "", removed.length ? `removed ${removed.join(", ")}` : ""];
+  return [`${label}: ${parts.filter(Boolean).join("; ")}`];
 }
 
 function containerChanges(a: Container, b: Container): string[] {

@@ -83,7 +83,7 @@ describe("podinfo 6.13.0 → 6.14.1", async () => {
     expect(obj(d, "HorizontalPodAutoscaler", "frontend", "deploy/bases/frontend/hpa.yaml").highlights).toEqual(["minReplicas 1 → 2"]);
     expect(obj(d, "Deployment", "cache", "deploy/bases/cache/deployment.yaml").highlights).toEqual(["image docker.io/redis:8.6.3 → 8.8.0"]);
     const k = obj(d, "Kustomization", "", "deploy/bases/frontend/kustomization.yaml");
-    expect(k.highlights).toEqual(["resources: +serviceaccount.yaml +cronjob-warm-cache.yaml", "configMapGenerator: +warm-cache-script"]);
+    expect(k.highlights).toEqual(["resources: added serviceaccount.yaml, cronjob-warm-cache.yaml", "configMapGenerator: +warm-cache-script"]);
   });
 
   test("new objects come from new files", () => {
