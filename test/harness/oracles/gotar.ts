@@ -28,3 +28,10 @@ export function gotarPath(): string {
 export function goTar(dir: string): Uint8Array {
   return new Uint8Array(execFileSync(gotarPath(), [dir], { maxBuffer: 1 << 30 }));
 }
+
+/** Asks Go's `path/filepath.Match` about each pair: true, false, or undefined for a malformed pattern. */
+export function goFilepathMatch(pairs: readonly [pattern: string, name: string][]): (boolean | undefined)[] {
+  const input = pairs.map(([p, n]) => `${p}\t${n}`).join("\n") + "\n";
+  const out = execFileSync(gotarPath(), ["match"], { input, maxBuffer: 1 << 26 }).toString().trim().split("\n");
+  return out.map((s) => (s === "error" ? undefined : s === "true"));
+}

@@ -1,7 +1,11 @@
 // gotar is berth's test oracle: it archives a directory to stdout with Go's archive/tar the way
 // the flux CLI lays out an artifact (sorted WalkDir order, root entry ".", regular files and
 // directories only, owner and times zeroed), so berth's tar writer can be compared byte for byte.
+// It also answers path/filepath.Match questions, so berth's glob port can be checked against Go.
+//
 // Usage: gotar <dir>
+//
+//	gotar match   (stdin: one "pattern\tname" per line; stdout: true, false or error per line)
 package main
 
 import (
@@ -12,10 +16,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "match" {
+		matchLines()
+		return
+	}
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: gotar <dir>")
 		os.Exit(2)
@@ -76,4 +85,23 @@ func main() {
 func die(err error) {
 	fmt.Fprintln(os.Stderr, "gotar:", err)
 	os.Exit(1)
+}
+
+func matchLines() {
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<20)
+	out := bufio.NewWriter(os.Stdout)
+	for in.Scan() {
+		pattern, name, _ := strings.Cut(in.Text(), "\t")
+		ok, err := filepath.Match(pattern, name)
+		switch {
+		case err != nil:
+			fmt.Fprintln(out, "error")
+		default:
+			fmt.Fprintln(out, ok)
+		}
+	}
+	if err := out.Flush(); err != nil {
+		die(err)
+	}
 }
