@@ -88,7 +88,7 @@ describe("plain registry", () => {
     expect(s["PUT upload"]).toBe(1);
     expect(s["PATCH upload"]).toBeUndefined();
     expect(await repo.exists(b.desc)).toBe(true);
-    expect(digestOf(await collect(await repo.fetch(b.desc)))).toBe(b.desc.digest);
+    expect(digestOf(await collect(await repo.fetch(b.desc))) as string).toBe(b.desc.digest);
     // A second push is skipped after the HEAD.
     await repo.push(b.desc, b.bytes);
     expect(c.stats().byKind["POST upload"]).toBe(1);
@@ -110,7 +110,7 @@ describe("plain registry", () => {
     expect(events.at(-1)).toEqual({ kind: "done", id: b.desc.digest });
     const back = await collect(await repo.fetch(b.desc));
     expect(back.byteLength).toBe(12 * MiB);
-    expect(digestOf(back)).toBe(b.desc.digest);
+    expect(digestOf(back) as string).toBe(b.desc.digest);
     await c.close();
   });
 
@@ -273,7 +273,7 @@ describe("token registry", () => {
     const layer = blobOf(2 * MiB, 81);
     const m = await pushImage(repo, "v1", [layer]);
     expect(await repo.resolve("v1")).toEqual(m.desc);
-    expect(digestOf(await collect(await repo.fetch(layer.desc)))).toBe(layer.desc.digest);
+    expect(digestOf(await collect(await repo.fetch(layer.desc))) as string).toBe(layer.desc.digest);
     expect(await repo.tags()).toEqual(["v1"]);
     expect(c.stats().tokens).toBe(1);
     expect(reg.tokenServer!.issued - issuedBefore).toBe(1);
@@ -471,7 +471,7 @@ describe("misbehaving servers (local stand-ins, not a real registry)", () => {
     });
     const c = createRegistryClient({ retry: fastRetry });
     const got = await collect(await c.repository({ registry: srv.host, repository: "drop/app" }).fetch(b.desc));
-    expect(digestOf(got)).toBe(b.desc.digest);
+    expect(digestOf(got) as string).toBe(b.desc.digest);
     await c.close();
     await srv.close();
   });
@@ -552,7 +552,7 @@ describe("misbehaving servers (local stand-ins, not a real registry)", () => {
     });
     const c = createRegistryClient({ credentials: staticCredentials({ kind: "bearer", token: "secret-token" }) });
     const got = await collect(await c.repository({ registry: srv.host, repository: "redir/app" }).fetch(b.desc));
-    expect(digestOf(got)).toBe(b.desc.digest);
+    expect(digestOf(got) as string).toBe(b.desc.digest);
     const regReq = srv.requests.find((r) => r.path.includes("/blobs/"))!;
     expect(regReq.headers.authorization).toBe("Bearer secret-token");
     expect(storage.requests.length).toBe(1);
