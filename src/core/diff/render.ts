@@ -79,8 +79,11 @@ export function renderTreeDiff(d: TreeDiff, opts: RenderOptions): string {
       if (!o.unified) continue;
       out.push("", paint("1", `# ${o.status} ${objectTitle(o)}`), colorDiff(o.unified.trimEnd(), paint));
     }
+    // A Kubernetes YAML file is shown through its objects, unless none of them changed (comments,
+    // formatting, document order): then its text diff is the only place the change is visible.
+    const shownByObjects = new Set(d.objects.flatMap((o) => [o.path, o.fromPath ?? o.path]));
     for (const f of d.files) {
-      if (f.structured) continue;
+      if (f.structured && shownByObjects.has(f.path)) continue;
       if (f.unified) out.push("", colorDiff(f.unified.trimEnd(), paint));
       else out.push("", paint("1", `# ${f.path}: ${f.binary ? "binary files differ" : "too large to diff"}`));
     }

@@ -1,6 +1,7 @@
 /** File trees to compare: an extracted artifact, a local source directory, or files held in memory. */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { fail } from "../errors.ts";
 
 /** Read access to a tree of regular files. */
 export interface TreeReader {
@@ -14,12 +15,17 @@ export interface TreeReader {
  * A directory on disk (the only I/O in core/diff). Regular files only: symlinks, sockets and the like are
  * not listed, because an artifact never contains them once built. A path to a single file gives a tree
  * holding just that file under its base name, as `flux diff artifact --path file.yaml` treats it.
+ * A missing path fails with USAGE (flux's `invalid path` message), other errors with STORAGE_FAILED.
  */
 export function dirTreeReader(dir: string): TreeReader {
   let single: string | undefined;
   return {
     async list() {
-      const st = await lstat(dir);
+      const st = await lstat(dir).catch((e: NodeJS.ErrnoException) =>
+        e.code === "ENOENT" || e.code === "ENOTDIR"
+          ? fail("USAGE", `invalid path '${dir}', must point to an existing directory or file`)
+          : fail("STORAGE_FAILED", `reading ${dir}: ${e.message}`, undefined, e),
+      );
       if (st.isFile()) {
         single = basename(dir);
         return [single];
@@ -33,11 +39,14 @@ export function dirTreeReader(dir: string): TreeReader {
           else if (e.isFile()) out.push(p);
         }
       }
-      await walk("");
+      await walk("").catch((e: Error) => fail("STORAGE_FAILED", `listing ${dir}: ${e.message}`, undefined, e));
       return out.sort();
     },
     async read(path) {
-      return new Uint8Array(await readFile(single !== undefined && path === single ? dir : join(dir, ...path.split("/"))));
+      const file = single !== undefined && path === single ? dir : join(dir, ...path.split("/"));
+      return new Uint8Array(
+        await readFile(file).catch((e: Error) => fail("STORAGE_FAILED", `reading ${file}: ${e.message}`, undefined, e)),
+      );
     },
   };
 }

@@ -146,3 +146,22 @@ describe("dirTreeReader", () => {
     }
   });
 });
+
+describe("rendering edge cases", () => {
+  test("a YAML file whose objects did not change still shows its text diff", async () => {
+    const a = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+    const d = await diffTrees(mem({ "c.yaml": a }), mem({ "c.yaml": "# owned by team x\n" + a }));
+    expect(d.objects).toEqual([]);
+    const text = renderTreeDiff(d, { color: false });
+    expect(text).toContain("+# owned by team x\n");
+    expect(text.split("\n")[0]).toBe("1 file changed (1 modified)");
+  });
+});
+
+describe("dirTreeReader errors", () => {
+  test("a missing path is a usage error with flux's wording", async () => {
+    const p = join(tmpdir(), "berth-no-such-dir-" + process.pid);
+    await expect(dirTreeReader(p).list()).rejects.toThrow(`invalid path '${p}', must point to an existing directory or file`);
+    await expect(dirTreeReader(tmpdir()).read("no/such/file")).rejects.toMatchObject({ code: "STORAGE_FAILED" });
+  });
+});
