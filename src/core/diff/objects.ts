@@ -70,6 +70,7 @@ export function parseObjects(path: string, text: string): KubeObject[] | undefin
   return out;
 }
 
+/** A YAML mapping as parsed (not null, not an array). */
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

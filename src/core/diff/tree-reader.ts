@@ -1,4 +1,5 @@
 /** File trees to compare: an extracted artifact, a local source directory, or files held in memory. */
+import type { Stats } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fail } from "../errors.ts";
@@ -18,18 +19,16 @@ export interface TreeReader {
  * A missing path fails with USAGE (flux's `invalid path` message), other errors with STORAGE_FAILED.
  */
 export function dirTreeReader(dir: string): TreeReader {
-  let single: string | undefined;
+  let stat: Promise<Stats> | undefined;
+  const statDir = () =>
+    (stat ??= lstat(dir).catch((e: NodeJS.ErrnoException) =>
+      e.code === "ENOENT" || e.code === "ENOTDIR"
+        ? fail("USAGE", `invalid path '${dir}', must point to an existing directory or file`)
+        : fail("STORAGE_FAILED", `reading ${dir}: ${e.message}`, undefined, e),
+    ));
   return {
     async list() {
-      const st = await lstat(dir).catch((e: NodeJS.ErrnoException) =>
-        e.code === "ENOENT" || e.code === "ENOTDIR"
-          ? fail("USAGE", `invalid path '${dir}', must point to an existing directory or file`)
-          : fail("STORAGE_FAILED", `reading ${dir}: ${e.message}`, undefined, e),
-      );
-      if (st.isFile()) {
-        single = basename(dir);
-        return [single];
-      }
+      if ((await statDir()).isFile()) return [basename(dir)];
       const out: string[] = [];
       async function walk(rel: string): Promise<void> {
         const entries = await readdir(rel === "" ? dir : join(dir, rel), { withFileTypes: true });
@@ -43,7 +42,7 @@ export function dirTreeReader(dir: string): TreeReader {
       return out.sort();
     },
     async read(path) {
-      const file = single !== undefined && path === single ? dir : join(dir, ...path.split("/"));
+      const file = (await statDir()).isFile() && path === basename(dir) ? dir : join(dir, ...path.split("/"));
       return new Uint8Array(
         await readFile(file).catch((e: Error) => fail("STORAGE_FAILED", `reading ${file}: ${e.message}`, undefined, e)),
       );

@@ -39,7 +39,7 @@ const LOOSE_RE =
 const IDENT_RE = /^[0-9A-Za-z-]+$/;
 const DIGITS_RE = /^[0-9]+$/;
 
-/** Why a string is not a version, in Masterminds' words; undefined when it is one. */
+/** The parsed version, or why the string is not one (in Masterminds' words). */
 function parseOrReason(s: string, loose: boolean): Version | string {
   if (s === "") return "version string empty";
   // SplitN(v, ".", 3) yielding 3 parts means "at least two dots", so `1.2.3.4` passes this gate and is
