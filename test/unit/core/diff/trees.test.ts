@@ -137,6 +137,7 @@ describe("dirTreeReader", () => {
       const r = dirTreeReader(dir);
       expect(await r.list()).toEqual(["a/b/c.yaml", "top.txt"]);
       expect(new TextDecoder().decode(await r.read("a/b/c.yaml"))).toBe(cm("c", "1"));
+      expect(new TextDecoder().decode(await dirTreeReader(join(dir, "top.txt")).read("top.txt"))).toBe("t\n");
       const single = dirTreeReader(join(dir, "a/b/c.yaml"));
       expect(await single.list()).toEqual(["c.yaml"]);
       const d = await diffTrees(single, mem({ "c.yaml": cm("c", "2") }));
