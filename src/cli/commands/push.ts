@@ -41,9 +41,9 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
       created = formatRFC3339(new Date(Number(epoch) * 1000));
     }
     if (created && !(ANNOTATION_CREATED in annotations)) annotations[ANNOTATION_CREATED] = created;
-    const services = createServices(f, env);
-    if (f.creds) log.action("logging in to registry with credentials");
     const progress = createProgressRenderer(s, { quiet: f.quiet || format !== "human" });
+    const services = createServices(f, env, progress);
+    if (f.creds) log.action("logging in to registry with credentials");
     const tag = tagOf(ref);
     log.action(`pushing artifact to ${ref.typed}`);
     try {
