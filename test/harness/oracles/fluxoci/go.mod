@@ -1,3 +1,5 @@
+// Test oracle (see main.go). Every module version below is the one fluxcd/flux2 v2.9.4 requires,
+// so the oracle links the same fluxcd/pkg/oci, tar, sourceignore and go-containerregistry as flux 2.9.4.
 module berth.test/fluxoci
 
 go 1.26.0
@@ -19,6 +21,6 @@ require (
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
-	golang.org/x/sync v0.20.0 // indirect
-	golang.org/x/sys v0.44.0 // indirect
+	golang.org/x/sync v0.21.0 // indirect
+	golang.org/x/sys v0.46.0 // indirect
 )
