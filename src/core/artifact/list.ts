@@ -1,5 +1,5 @@
 import type { Descriptor, Fetcher, OpOptions, Resolver, TagLister } from "../content/store.ts";
-import { filterTagsForList, isSignatureOrReferrerTag, sortTags } from "../semver/index.ts";
+import { filterTagsForList, sortTags } from "../semver/index.ts";
 import { createLimiter } from "./copy.ts";
 import { fetchImageManifest } from "./manifests.ts";
 import { fromAnnotations } from "./metadata.ts";
@@ -33,8 +33,7 @@ export interface ArtifactRow {
  */
 export async function listArtifacts(target: TagLister & Fetcher & Resolver, opts: ListArtifactsOptions = {}): Promise<ArtifactRow[]> {
   let tags = await target.tags(opts);
-  if (!opts.all) tags = tags.filter((t) => !isSignatureOrReferrerTag(t));
-  tags = filterTagsForList(tags, { semver: opts.semver, regex: opts.regex });
+  tags = filterTagsForList(tags, { semver: opts.semver, regex: opts.regex, hide: opts.all ? "none" : "signatures" });
   tags = sortTags(tags, opts.sort ?? "semver");
   const limit = createLimiter(opts.concurrency ?? 16);
   return Promise.all(

@@ -15,6 +15,8 @@ export const DOCKER_MANIFEST_V1_SIGNED = "application/vnd.docker.distribution.ma
 
 export const FLUX_CONFIG = "application/vnd.cncf.flux.config.v1+json";
 export const FLUX_CONTENT_TAR_GZIP = "application/vnd.cncf.flux.content.v1.tar+gzip";
+/** Helm chart layer; OCIRepository maps `_` in tags to `+` only when the layer selector names it. */
+export const HELM_CHART_LAYER_MEDIA_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
 export const ANNOTATION_SOURCE = "org.opencontainers.image.source";
 export const ANNOTATION_REVISION = "org.opencontainers.image.revision";

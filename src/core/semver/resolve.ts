@@ -8,7 +8,8 @@ import { parseConstraint, satisfies } from "./constraint.ts";
 import { compareVersions, formatVersion, tryParseVersion, type Version } from "./version.ts";
 
 /** Layer media type of Helm charts; with it, tags carry build metadata as `_` instead of `+`. */
-export const HELM_CHART_LAYER_MEDIA_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+export { HELM_CHART_LAYER_MEDIA_TYPE } from "../oci/media-types.ts";
+import { HELM_CHART_LAYER_MEDIA_TYPE } from "../oci/media-types.ts";
 
 /** Options for {@link resolveTag}. */
 export interface ResolveOptions {

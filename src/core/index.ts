@@ -1,0 +1,40 @@
+/**
+ * berth's core: the curated public surface for src/k8s, src/tui and src/cli. Everything not
+ * re-exported here is internal to the core.
+ */
+export * from "./errors.ts";
+export * from "./progress.ts";
+export * from "./oci/ref.ts";
+export * from "./oci/digest.ts";
+export * from "./oci/media-types.ts";
+export * from "./oci/manifest.ts";
+export * from "./content/store.ts";
+export { MemoryStore } from "./content/memory-store.ts";
+export { LayoutStore } from "./content/layout-store.ts";
+export { copy, copyGraph, type CopyOptions, type CopyResult } from "./artifact/copy.ts";
+export { buildArtifactArchive, type BuildOptions, type BuildResult } from "./artifact/build.ts";
+export { pushArtifact, type PushArtifactOptions, type PushArtifactResult } from "./artifact/push.ts";
+export { pullArtifact, type PullArtifactOptions, type PullArtifactResult, type LayerOperation } from "./artifact/pull.ts";
+export { tagArtifact } from "./artifact/tag.ts";
+export { listArtifacts, type ArtifactRow, type ListArtifactsOptions } from "./artifact/list.ts";
+export { diffArtifacts, type ArtifactDiff, type DiffInput } from "./artifact/diff.ts";
+export { resolveRef, type OCIRepositoryRef, type RefResolution } from "./artifact/resolve.ts";
+export { fetchImageManifest, selectLayer, type FetchedManifest } from "./artifact/manifests.ts";
+export { toAnnotations, fromAnnotations, type Metadata } from "./artifact/metadata.ts";
+export { packArtifact, type PackOptions, type ConfigProfile, type MediaTypeProfile } from "./artifact/pack.ts";
+export { extractTarGz, type ExtractOptions, type ExtractResult } from "./archive/extract.ts";
+export { DEFAULT_IGNORE_PATHS } from "./archive/ignore.ts";
+export {
+  createRegistryClient,
+  createDockerConfigProvider,
+  parseCredsFlag,
+  staticCredentials,
+  type RegistryClient,
+  type RegistryClientOptions,
+  type RegistryRepository,
+  type Credential,
+  type CredentialProvider,
+  type RepositoryName,
+} from "./registry/index.ts";
+export { resolveTag, filterTagsForList, sortTags, isSignatureOrReferrerTag, type ResolveResult } from "./semver/index.ts";
+export { diffTrees, dirTreeReader, renderTreeDiff, type TreeDiff, type TreeReader } from "./diff/index.ts";
