@@ -5,7 +5,7 @@
  * directories are not pruned: their children are tested one by one, as in flux.
  */
 import { lstat, open, readdir, realpath, stat } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { closeSync, openSync, readSync, type Stats } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { CoreError, fail } from "../errors.ts";
 import type { IgnoreMatcher } from "./ignore.ts";
@@ -192,8 +192,43 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
   yield* dir(rootIsLink ? realRoot : absRoot, []);
 }
 
+/** Files up to this size are read with one synchronous read: async open/read/close round trips dominate otherwise. */
+const SMALL_FILE = 256 * 1024;
+
+function readSmallFile(path: string, size: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw fsError(e, `opening ${path}`);
+  }
+  try {
+    // One byte more than expected, to notice a file that grew.
+    const buf = new Uint8Array(size + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got === buf.length) break;
+    }
+    if (got !== size) {
+      fail("STORAGE_FAILED", `${path} ${got < size ? "shrank" : "grew"} while the archive was built (expected ${size} bytes); try again`);
+    }
+    return buf.subarray(0, size);
+  } catch (e) {
+    throw fsError(e, `reading ${path}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads exactly `size` bytes of a file in chunks; a file that grew or shrank fails with STORAGE_FAILED. */
 export async function* readFileChunks(path: string, size: number, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+  if (size <= SMALL_FILE) {
+    yield readSmallFile(path, size);
+    return;
+  }
   let fh;
   try {
     fh = await open(path, "r");

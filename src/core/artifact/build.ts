@@ -82,9 +82,6 @@ export interface BuildResult {
   skipped: SkippedEntry[];
 }
 
-// Typed with the options parameter gzip.ts is gaining; the placeholder ignores it until then.
-const gzip = gzipStream as (src: AsyncIterable<Uint8Array>, opts?: { impl?: "go" | "zlib" }) => AsyncIterable<Uint8Array>;
-
 function normalMode(isDir: boolean, mode: number): number {
   if (isDir) return 0o755;
   return mode & 0o111 ? 0o755 : 0o644;
@@ -207,7 +204,7 @@ export async function buildArtifactArchive(srcPath: string, outFile: string, opt
   }
   try {
     try {
-      for await (const chunk of gzip(hashedTar(), { impl: opts.gzip ?? DEFAULT_BUILD_OPTIONS.gzip })) {
+      for await (const chunk of gzipStream(hashedTar(), { impl: opts.gzip ?? DEFAULT_BUILD_OPTIONS.gzip })) {
         tgzDigest.update(chunk);
         let off = 0;
         while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
