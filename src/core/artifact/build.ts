@@ -36,11 +36,18 @@ export interface BuildOptions {
   sourceIgnore?: boolean;
   /** Absolute paths never archived. The output file and its temp file are always excluded. */
   exclude?: readonly string[];
-  /** Archive symlink targets instead of skipping symlinks (flux `--resolve-symlinks`). Default false. */
+  /**
+   * Archive symlink targets instead of skipping symlinks (flux `--resolve-symlinks`), without a temp
+   * copy. The root entry is then 0700, as flux's temp copy is; symlink cycles are skipped and
+   * reported. Default false.
+   */
   resolveSymlinks?: boolean;
   /** With `resolveSymlinks`, allow link targets outside the source root. Default false (USAGE error). */
   allowOutside?: boolean;
-  /** Store files as 0644/0755 (by owner exec bit… any exec bit) and directories as 0755. Default false (flux: real modes). */
+  /**
+   * Store files as 0755 when any exec bit is set, else 0644, and directories (the root too) as
+   * 0755, so umask and chmod stop changing the digest. Default false: flux stores the real modes.
+   */
   normalizeModes?: boolean;
   /** Deflate implementation: `go` for flux-identical bytes, `zlib` for speed. Default `go`. */
   gzip?: "go" | "zlib";
