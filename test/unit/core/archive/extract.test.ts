@@ -377,6 +377,38 @@ describe("extraction", () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   }, 30_000);
 
+  test("archives written by GNU tar (gnu and posix formats, ./ prefixes, long names) extract", async () => {
+    const src = join(tmp, `gnutar-src-${caseNo++}`);
+    const long = "l".repeat(120);
+    mkdirSync(join(src, "dir", long), { recursive: true });
+    writeFileSync(join(src, "dir", long, "f.yaml"), "deep");
+    writeFileSync(join(src, "ü.txt"), "u");
+    for (const format of ["gnu", "posix", "ustar"]) {
+      const tgz = join(tmp, `gnutar-${format}-${caseNo++}.tgz`);
+      const args = ["-C", src, "--format", format, "-czf", tgz, "."];
+      if (format === "ustar") args.splice(2, 0, "--exclude", "dir");
+      execFileSync("tar", args);
+      const { dest } = freshDest();
+      const r = await extractTarGz(chunks(new Uint8Array(readFileSync(tgz))), dest);
+      expect(r.skipped).toEqual([]);
+      expect(readFileSync(join(dest, "ü.txt"), "utf8")).toBe("u");
+      if (format !== "ustar") expect(readFileSync(join(dest, "dir", long, "f.yaml"), "utf8")).toBe("deep");
+    }
+  });
+
+  test("round trip of the long-name vector tree", async () => {
+    const trees = join(tmp, "trees-long");
+    execFileSync("/work/shared/vectors/flux/make-trees.sh", [trees], { stdio: "ignore" });
+    const tgz = join(tmp, "long.tgz");
+    const built = await buildArtifactArchive(join(trees, "long"), tgz, { gzip: "zlib" });
+    const { dest } = freshDest();
+    const r = await extractTarGz(chunks(new Uint8Array(readFileSync(tgz))), dest);
+    expect(r.entries).toBe(built.entries);
+    for (const f of built.files.filter((f) => f.endsWith(".yaml"))) {
+      expect(readFileSync(join(dest, f))).toEqual(readFileSync(join(trees, "long", f)));
+    }
+  });
+
   test("readTarEntries applies PAX records and skips unread bodies", async () => {
     const tar = tarOf([{ name: "x".repeat(120), data: "abc" }, { name: "b", data: "def" }]);
     const names: string[] = [];
