@@ -326,6 +326,9 @@ interface Gunzipper {
 function gunzipper(src: AsyncIterable<Uint8Array>): Gunzipper {
   const it = src[Symbol.asyncIterator]();
   const gz = createGunzip();
+  // Errors reach the consumer through the async iterator; this keeps a late one (after the consumer
+  // stopped reading) from becoming an unhandled 'error' event.
+  gz.on("error", () => {});
   let state = "run" as "run" | "drain" | "cancel";
   let srcDone = false;
   let wake: (() => void) | undefined;
