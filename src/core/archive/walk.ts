@@ -173,11 +173,13 @@ export async function* walkTree(root: string, opts: WalkOptions = {}): AsyncGene
         abs = target;
       }
       const isDir = st.isDirectory();
+      const ignored = ignore(childParts, isDir);
       if (!isDir && !st.isFile()) {
-        opts.onSkip?.({ path: rel, kind: skipKind(st) });
+        // Only report what the user did not ask to leave out anyway.
+        if (!ignored) opts.onSkip?.({ path: rel, kind: skipKind(st) });
         continue;
       }
-      if (!ignore(childParts, isDir)) {
+      if (!ignored) {
         yield { name: rel, parts: childParts, abs, isDir, mode: st.mode & 0o7777, size: isDir ? 0 : st.size };
       }
       if (isDir) {

@@ -168,6 +168,12 @@ describe("options", () => {
     expect(off.files).toEqual([".", ".env", ".sourceignore", "deployment.yaml", "run.sh", "sub", "sub/b.yaml"]);
   });
 
+  test("ignored symlinks are not reported as skipped", async () => {
+    const r = await build(join(trees, "sample"), { addIgnorePaths: ["link.yaml"] });
+    expect(r.diffId).toBe(SAMPLE_DIFFID);
+    expect(r.skipped).toEqual([]);
+  });
+
   test("a symlinked root archives nothing, as flux does", async () => {
     const link = join(tmp, `root-link-${n++}`);
     symlinkSync(join(trees, "sample"), link);
