@@ -23,10 +23,12 @@
  *   failure the temp dir is removed and `destDir` is untouched. The final moves are individual
  *   renames: only a filesystem failure in that last phase can leave a partial merge.
  * - Modes: directories `entry | 0700`, files the entry's permission bits (no setuid/setgid/sticky);
- *   both are subject to the process umask, as in flux. Files get the header mtime (clamped to now).
+ *   both are subject to the process umask, as in flux (except a directory whose entry comes after
+ *   its children: it was created 0750 as a parent and is chmod-ed to its entry's mode, without umask).
+ *   Files and directories get the header mtime (clamped to now).
  */
 import { createGunzip } from "node:zlib";
-import { mkdtemp, mkdir, open, readdir, rename, rm, unlink, lstat } from "node:fs/promises";
+import { chmod, mkdtemp, mkdir, open, readdir, rename, rm, unlink, lstat } from "node:fs/promises";
 import { closeSync, futimesSync, openSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CoreError, fail } from "../errors.ts";
@@ -464,7 +466,8 @@ export async function extractTarGz(src: AsyncIterable<Uint8Array>, destDir: stri
   }
 
   const result: ExtractResult = { entries: 0, files: 0, dirs: 0, bytes: 0, skipped: [] };
-  const made = new Map<string, "file" | "dir">();
+  // "parent" = created only as the parent of another entry (0750, like flux), not yet by its own entry.
+  const made = new Map<string, "file" | "dir" | "parent">();
   const dirTimes: [string, number][] = [];
   let headers = 0;
   let total = 0;
@@ -492,14 +495,18 @@ export async function extractTarGz(src: AsyncIterable<Uint8Array>, destDir: stri
     }
   };
 
-  const ensureDir = async (rel: string, mode: number): Promise<void> => {
+  const ensureDir = async (rel: string, mode: number, own: boolean): Promise<void> => {
     const kind = made.get(rel);
-    if (kind === "dir") return;
+    if (kind === "dir" || (kind === "parent" && !own)) return;
     if (kind === "file") invalid(`tar entry ${JSON.stringify(rel)} is both a file and a directory`);
-    const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
-    if (parent) await ensureDir(parent, 0o750);
-    await mkdir(join(tmp, rel), { mode });
-    made.set(rel, "dir");
+    if (kind === "parent") {
+      await chmod(join(tmp, rel), mode);
+    } else {
+      const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
+      if (parent) await ensureDir(parent, 0o750, false);
+      await mkdir(join(tmp, rel), { mode });
+    }
+    made.set(rel, own ? "dir" : "parent");
   };
 
   try {
@@ -527,16 +534,16 @@ export async function extractTarGz(src: AsyncIterable<Uint8Array>, destDir: stri
       switch (h.type) {
         case "5": {
           if (name === undefined) break;
-          await ensureDir(name, (h.mode & 0o777) | 0o700);
+          await ensureDir(name, (h.mode & 0o777) | 0o700, true);
           dirTimes.push([name, Math.min(h.mtime, now)]);
           result.dirs++;
           break;
         }
         case "0": {
           if (name === undefined) invalid(`tar entry ${JSON.stringify(h.name)} is a file named like the root`);
-          if (made.get(name) === "dir") invalid(`tar entry ${JSON.stringify(name)} is both a directory and a file`);
+          if (made.get(name) === "dir" || made.get(name) === "parent") invalid(`tar entry ${JSON.stringify(name)} is both a directory and a file`);
           const parent = name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : "";
-          if (parent) await ensureDir(parent, 0o750);
+          if (parent) await ensureDir(parent, 0o750, false);
           const path = join(tmp, name);
           if (made.get(name) === "file") await unlink(path);
           const mode = h.mode & 0o777;

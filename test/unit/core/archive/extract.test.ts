@@ -335,6 +335,12 @@ describe("extraction", () => {
     expect(statSync(join(dest, "locked/suid")).mode & 0o7777).toBe(0o755);
   });
 
+  test("a directory entry after its children sets the directory's mode", async () => {
+    const { dest } = freshDest();
+    await extractTarGz(chunks(gz(tarOf([{ name: "d/f", data: "f" }, { name: "d", type: "5", mode: 0o755 }]))), dest);
+    expect(statSync(join(dest, "d")).mode & 0o777).toBe(0o755 & ~process.umask());
+  });
+
   test("PAX and GNU long names, USTAR prefix names and large files extract", async () => {
     const { dest } = freshDest();
     const longPax = "d/" + "p".repeat(150) + ".yaml";
