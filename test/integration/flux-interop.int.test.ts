@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { registryFetchInit, run, runOk, startRegistry, type RegistryServer, type RunResult } from "../harness/index.ts";
-import { FLUXOCI_VERSIONS, fluxBuild, fluxDiff, fluxociPath, fluxPull, fluxPush } from "../harness/oracles/fluxoci.ts";
+import { FLUXOCI_VERSIONS, fluxBuild, fluxDiff, fluxociPath, fluxPull, fluxPush, goBinary } from "../harness/oracles/fluxoci.ts";
 
 const REPO = join(import.meta.dir, "../..");
 const BUN = join(REPO, "node_modules/.bin/bun");
@@ -105,8 +105,7 @@ function fileContents(snap: Record<string, string>): Record<string, string> {
 }
 
 function freshDir(label: string): string {
-  const d = mkdtempSync(join(work, `${label}-`));
-  return d;
+  return mkdtempSync(join(work, `${label}-`));
 }
 
 async function registryBlob(repoRef: string, digest: string): Promise<Uint8Array> {
@@ -205,7 +204,7 @@ describe("push --reproducible: flux library vs berth on a registry", () => {
   }
 
   test("the oracle links the library versions flux 2.9.4 does", async () => {
-    const info = (await runOk(["go", "version", "-m", fluxociPath()])).stdout;
+    const info = (await runOk([goBinary(), "version", "-m", fluxociPath()])).stdout;
     const dep = (mod: string): string | undefined => new RegExp(`\\bdep\\s+${mod.replaceAll(".", "\\.")}\\s+(\\S+)`).exec(info)?.[1];
     expect(dep("github.com/fluxcd/pkg/oci")).toBe(FLUXOCI_VERSIONS.fluxcdPkgOci);
     expect(dep("github.com/fluxcd/pkg/tar")).toBe(FLUXOCI_VERSIONS.fluxcdPkgTar);

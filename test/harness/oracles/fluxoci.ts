@@ -17,6 +17,12 @@ export const FLUXOCI_VERSIONS = {
   goContainerregistry: "v0.21.6",
 } as const;
 
+/** The go command: the one on PATH, else /usr/local/go/bin/go (where scripts/setup also looks). */
+export function goBinary(): string {
+  const onPath = (process.env.PATH ?? "").split(":").some((d) => d && existsSync(join(d, "go")));
+  return onPath || !existsSync("/usr/local/go/bin/go") ? "go" : "/usr/local/go/bin/go";
+}
+
 function cacheBinDir(): string {
   return join(process.env.BERTH_CACHE ?? join(homedir(), ".cache", "berth"), "bin");
 }
@@ -45,7 +51,7 @@ export function fluxociPath(): string {
   mkdirSync(dir, { recursive: true });
   // Build beside the target and rename, so test files running in parallel never see half a binary.
   const tmp = `${bin}.${process.pid}.tmp`;
-  execFileSync("go", ["build", "-trimpath", "-o", tmp, "."], {
+  execFileSync(goBinary(), ["build", "-trimpath", "-o", tmp, "."], {
     cwd: SRC,
     env: { ...process.env, GOWORK: "off", GOFLAGS: "-mod=readonly -buildvcs=false", CGO_ENABLED: "0" },
     stdio: ["ignore", "inherit", "inherit"],
