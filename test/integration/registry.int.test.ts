@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Content, Descriptor } from "../../src/core/content/store.ts";
 import { CoreError, isCoreError } from "../../src/core/errors.ts";
 import { digestOf, readAll } from "../../src/core/oci/digest.ts";
@@ -299,6 +299,24 @@ describe("token registry", () => {
     await c.close();
   });
 
+  test("expires_in is honoured: a 2 s token is fetched again after it lapses", async () => {
+    const short = await startRegistry({ auth: "token", tokenExpiresInSeconds: 2 });
+    try {
+      const c = createRegistryClient({ credentials: staticCredentials({ kind: "basic", username: short.username!, password: short.password! }) });
+      const repo = c.repository({ registry: short.host, repository: "expiry/app" });
+      await caught(repo.resolve("a"));
+      await caught(repo.resolve("b"));
+      expect(c.stats().tokens).toBe(1);
+      await Bun.sleep(1100); // past expires_in minus the client's safety margin (half the lifetime for short tokens)
+      await caught(repo.resolve("c"));
+      expect(c.stats().tokens).toBe(2);
+      expect(short.tokenServer!.issued).toBe(2);
+      await c.close();
+    } finally {
+      await short.stop();
+    }
+  });
+
   test("wrong password → AUTH_FAILED from the token server", async () => {
     const c = createRegistryClient({ credentials: staticCredentials({ kind: "basic", username: reg.username!, password: "nope" }) });
     const e = await caught(c.repository({ registry: reg.host, repository: "token/app" }).resolve("v1"));
@@ -354,6 +372,8 @@ interface RawRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
+  /** Body as latin1 text. */
+  body: string;
 }
 type RawHandler = (req: RawRequest, sock: Socket) => void;
 
@@ -383,7 +403,14 @@ async function rawServer(handler: RawHandler): Promise<{ host: string; requests:
           const i = line.indexOf(":");
           headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
         }
-        const req = { method, path, headers };
+        const length = Number(headers["content-length"] ?? 0);
+        if (buf.length < length) {
+          // Body not complete yet: put the head back and wait for more data.
+          buf = head.join("\r\n") + "\r\n\r\n" + buf;
+          return;
+        }
+        const req = { method, path, headers, body: buf.slice(0, length) };
+        buf = buf.slice(length);
         requests.push(req);
         handler(req, sock);
       }
@@ -561,6 +588,108 @@ describe("misbehaving servers (local stand-ins, not a real registry)", () => {
     await c.close();
     await srv.close();
     await storage.close();
+  });
+
+  test("stand-in token server: identity token POSTed as an OAuth2 refresh grant; 401 insufficient_scope widens the scope once", async () => {
+    const tokenCalls: { method: string; params: URLSearchParams; auth?: string }[] = [];
+    let host = "";
+    const srv = await rawServer((req, sock) => {
+      const challenge = (scope?: string) =>
+        `Bearer realm="http://${host}/token",service="stand-in"${scope ? `,scope="${scope}",error="insufficient_scope"` : ""}`;
+      if (req.path === "/token" && req.method === "POST") {
+        const params = new URLSearchParams(req.body);
+        tokenCalls.push({ method: "POST", params });
+        return respond(sock, 200, { "content-type": "application/json" }, JSON.stringify({ access_token: `T:${params.get("scope")}`, expires_in: 300 }));
+      }
+      if (req.path.startsWith("/token?")) {
+        const params = new URL(req.path, "http://x").searchParams;
+        tokenCalls.push({ method: "GET", params, ...(req.headers.authorization ? { auth: req.headers.authorization } : {}) });
+        return respond(sock, 200, { "content-type": "application/json" }, JSON.stringify({ token: `T:${params.getAll("scope").join(" ")}` }));
+      }
+      if (req.path === "/v2/") return respond(sock, 401, { "www-authenticate": challenge() });
+      // This stand-in wants push rights to list tags, so a pull token earns a 401 naming the wider scope.
+      const want = "repository:scope/app:push,pull";
+      if (req.headers.authorization !== `Bearer T:${want}`) return respond(sock, 401, { "www-authenticate": challenge(want) });
+      respond(sock, 200, { "content-type": "application/json" }, JSON.stringify({ name: "scope/app", tags: ["ok"] }));
+    });
+    host = srv.host;
+    const c = createRegistryClient({ credentials: staticCredentials({ kind: "identity", identityToken: "refresh-xyz" }) });
+    expect(await c.repository({ registry: srv.host, repository: "scope/app" }).tags()).toEqual(["ok"]);
+    expect(tokenCalls.map((t) => [t.method, t.params.get("grant_type"), t.params.get("refresh_token"), t.params.get("service"), t.params.get("scope")])).toEqual([
+      ["POST", "refresh_token", "refresh-xyz", "stand-in", "repository:scope/app:pull"],
+      ["POST", "refresh_token", "refresh-xyz", "stand-in", "repository:scope/app:push,pull"],
+    ]);
+    expect(c.stats().tokens).toBe(2);
+    // The widened token is cached: a second listing costs no token.
+    await c.repository({ registry: srv.host, repository: "scope/app" }).tags();
+    expect(c.stats().tokens).toBe(2);
+    await c.close();
+
+    const basicClient = createRegistryClient({ credentials: staticCredentials({ kind: "basic", username: "u", password: "p" }) });
+    await basicClient.repository({ registry: srv.host, repository: "scope/app" }).tags();
+    const gets = tokenCalls.filter((t) => t.method === "GET");
+    expect(gets.length).toBe(2);
+    expect(gets[0]!.auth).toBe("Basic " + Buffer.from("u:p").toString("base64"));
+    await basicClient.close();
+    await srv.close();
+  });
+
+  test("stand-in CONNECT proxy: requests to a non-loopback name go through it; HTTPS to a plain-HTTP registry → USAGE hint", async () => {
+    const reg = await startRegistry();
+    const connects: string[] = [];
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      sockets.add(client);
+      client.once("data", (d) => {
+        client.pause(); // hold back a request body until the upstream is connected; pipe() resumes
+        const line = d.toString("latin1").split("\r\n")[0]!;
+        connects.push(line);
+        // Every CONNECT goes to the real registry, whatever name it asks for.
+        const [h, p] = reg.host.split(":") as [string, string];
+        const upstream = connect(Number(p), h, () => {
+          // CONNECT (https) is tunnelled; an absolute-form request (http) is forwarded as it came.
+          if (line.startsWith("CONNECT ")) client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+          else upstream.write(d);
+          upstream.pipe(client);
+          client.pipe(upstream);
+        });
+        sockets.add(upstream);
+        upstream.on("error", () => client.destroy());
+        client.on("error", () => upstream.destroy());
+        client.on("close", () => upstream.destroy());
+        upstream.on("close", () => client.destroy());
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const name = `registry.berth.invalid:${reg.host.split(":")[1]}`;
+    try {
+      const c = createRegistryClient({ insecure: true, proxy: { https: proxyUrl, http: proxyUrl } });
+      const repo = c.repository({ registry: name, repository: "proxied/app" });
+      const m = await pushImage(repo, "v1", [blobOf(100, 111)]);
+      expect((await repo.resolve("v1")).digest).toBe(m.desc.digest);
+      expect(connects.length).toBeGreaterThan(0);
+      // The https probe tunnels with CONNECT; plain-HTTP requests go to the proxy in absolute form.
+      expect(connects[0]).toBe(`CONNECT ${name} HTTP/1.1`);
+      expect(connects.slice(1).every((l) => l.includes(`http://${name}/v2/`))).toBe(true);
+      await c.close();
+
+      const strict = createRegistryClient({ proxy: { https: proxyUrl }, retry: fastRetry });
+      const e = await caught(strict.repository({ registry: name, repository: "proxied/app" }).resolve("v1"));
+      expect(e.code).toBe("USAGE");
+      expect(e.details.hint).toContain("--insecure-registry");
+      await strict.close();
+
+      const bypass = createRegistryClient({ proxy: { https: proxyUrl, http: proxyUrl, noProxy: "berth.invalid" }, insecure: true, retry: fastRetry });
+      const before = connects.length;
+      expect((await caught(bypass.repository({ registry: name, repository: "proxied/app" }).resolve("v1"))).code).toBe("REGISTRY_UNAVAILABLE");
+      expect(connects.length).toBe(before);
+      await bypass.close();
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+      await reg.stop();
+    }
   });
 
   test("nothing listening → REGISTRY_UNAVAILABLE", async () => {

@@ -236,8 +236,8 @@ export class Transport {
     ctx: ErrorContext,
     kind: string,
     signal: AbortSignal | undefined,
+    retry: Required<RetryOptions> = this.opts.retry,
   ): Promise<Dispatcher.ResponseData> {
-    const retry = this.opts.retry;
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw networkError(signal.reason ?? new DOMException("aborted", "AbortError"), ctx);
@@ -307,8 +307,11 @@ export class Transport {
     for (const scheme of schemes) {
       const base = `${scheme}://${registry}`;
       let res: Dispatcher.ResponseData;
+      // With plain HTTP to fall back on, a failed HTTPS probe is not retried: the failure (a reset
+      // or refusal from a plain-HTTP port) is the answer, and retries would only add seconds.
+      const probe = scheme === "https" && schemes.length > 1 ? { ...this.opts.retry, maxAttempts: 1 } : this.opts.retry;
       try {
-        res = await this.send(new URL(base + "/v2/"), "GET", {}, undefined, ctx, "ping", signal);
+        res = await this.send(new URL(base + "/v2/"), "GET", {}, undefined, ctx, "ping", signal, probe);
       } catch (e) {
         if ((e as CoreError).code === "CANCELLED") throw e;
         if (firstError === undefined) firstError = e;
