@@ -14,12 +14,14 @@
  * - Go's block pricing and Huffman construction (see flate/block-writer.ts, flate/huffman.ts);
  * - the trailing empty stored block that Go's `Close` always writes.
  *
- * Chunking: Go's output can depend, in rare corner cases, on how its input was split into
- * `Write` calls (the window slides during a write, and a cursor exactly at 64 KiB - 262 may
- * slide one step earlier). This encoder always behaves like Go given writes that keep the
- * window full (one large `Write`, or `io.Copy`'s 32 KiB pieces), whatever chunks it is fed,
- * so its output never depends on chunking.
+ * Chunking: this encoder's output never depends on how its input is chunked; it behaves
+ * like Go given writes that keep the window full (one large `Write`, or `io.Copy`'s 32 KiB
+ * pieces). Go itself is chunking-independent except in one corner: if a `Write` boundary
+ * leaves its cursor exactly at 64 KiB - 262, Go slides the window one position early, and
+ * that one position then cannot use a match 32506..32768 bytes back. Only then can flux's
+ * bytes (512-byte tar headers, 32 KiB file reads) differ from these.
  */
+import { fail } from "../errors.ts";
 import { BlockWriter } from "./flate/block-writer.ts";
 import { LENGTH_SHIFT, MATCH_FLAG } from "./flate/tokens.ts";
 
@@ -84,7 +86,7 @@ export class GoDeflater {
    * small chunks and collect output only when {@link pending} is worth it.
    */
   writeNoTake(chunk: Uint8Array): void {
-    if (this.closed) throw new Error("flate: write after close");
+    if (this.closed) fail("INTERNAL", "deflate: write after close: the compressor was already finished; create a new one");
     let p = 0;
     while (p < chunk.length) {
       if (this.windowEnd === BUFFER_SIZE) {

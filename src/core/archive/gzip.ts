@@ -8,6 +8,7 @@
  */
 import * as zlib from "node:zlib";
 import { Readable } from "node:stream";
+import { fail } from "../errors.ts";
 import { GoDeflater } from "./flate.ts";
 import { crc32 as portableCrc32 } from "./flate/crc32.ts";
 
@@ -59,7 +60,7 @@ export class GoGzipWriter {
 
   /** Adds input without draining output; pair with {@link take}. */
   writeNoTake(chunk: Uint8Array): void {
-    if (this.closed) throw new Error("gzip: write after close");
+    if (this.closed) fail("INTERNAL", "gzip: write after close: the writer was already finished; create a new one");
     this.crc = crc32(chunk, this.crc);
     this.size = (this.size + chunk.length) >>> 0;
     this.deflater.writeNoTake(chunk);

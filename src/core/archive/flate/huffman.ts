@@ -6,6 +6,8 @@
  * symbol order per length) is deliberate and must not be "improved".
  */
 
+import { fail } from "../../errors.ts";
+
 const MAX_BITS_LIMIT = 16;
 const MAX_I32 = 0x7fffffff;
 
@@ -151,7 +153,7 @@ export class HuffmanEncoder {
       }
     }
     const topRow = maxBits * MAX_BITS_LIMIT;
-    if (leaf[topRow + maxBits] !== n) throw new Error("flate: huffman leaf count mismatch");
+    if (leaf[topRow + maxBits] !== n) fail("INTERNAL", "deflate: Huffman tree construction lost symbols; please file an issue");
     const bitCount = this.bitCount;
     let bits = 1;
     for (let lv = maxBits; lv > 0; lv--) {

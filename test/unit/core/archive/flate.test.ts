@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { inflateRawSync } from "node:zlib";
+import { isCoreError } from "../../../../src/core/errors.ts";
 import { GoDeflater, deflateSync } from "../../../../src/core/archive/flate.ts";
 import { HuffmanEncoder } from "../../../../src/core/archive/flate/huffman.ts";
 import { goGzip } from "../../../harness/oracles/gogzip.ts";
@@ -117,10 +118,18 @@ describe("GoDeflater", () => {
     d.close();
   });
 
-  test("rejects writes after close", () => {
+  test("rejects writes after close with an INTERNAL CoreError", () => {
     const d = new GoDeflater();
     d.close();
-    expect(() => d.write(Uint8Array.of(1))).toThrow("write after close");
+    let err: unknown;
+    try {
+      d.write(Uint8Array.of(1));
+    } catch (e) {
+      err = e;
+    }
+    expect(isCoreError(err, "INTERNAL")).toBe(true);
+    expect((err as Error).message).toContain("write after close");
+    expect(d.close().length).toBe(0);
   });
 });
 
