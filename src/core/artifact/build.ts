@@ -19,6 +19,7 @@ import {
   parseSourceIgnore,
 } from "../archive/ignore.ts";
 import { TYPE_DIR, TYPE_FILE, tarStream, type TarInput } from "../archive/tar-writer.ts";
+import type { ProgressSink } from "../progress.ts";
 import { readFileChunks, walkTree, type SkippedEntry, type WalkEntry } from "../archive/walk.ts";
 
 /** Options for `buildArtifactArchive`; every field is optional. */
@@ -57,6 +58,8 @@ export interface BuildOptions {
    */
   singleFileMode?: "flux-2.9" | "flux-2.8";
   signal?: AbortSignal;
+  /** Progress of the build, in uncompressed tar bytes (total unknown until the end). Default none. */
+  onProgress?: ProgressSink;
 }
 
 /** Documented defaults of `BuildOptions`. */
@@ -195,11 +198,16 @@ export async function buildArtifactArchive(srcPath: string, outFile: string, opt
   const { tar, files, skipped } = await tarArtifactTree(srcPath, { ...opts, exclude: [out, tmp, ...(opts.exclude ?? [])] });
 
   const tarDigest = new Digester();
+  const progress = opts.onProgress;
+  const pid = `build:${out}`;
   async function* hashedTar(): AsyncGenerator<Uint8Array> {
+    progress?.({ kind: "start", id: pid, label: "building" });
     for await (const chunk of tar) {
       tarDigest.update(chunk);
+      progress?.({ kind: "advance", id: pid, bytes: chunk.byteLength });
       yield chunk;
     }
+    progress?.({ kind: "done", id: pid });
   }
 
   const tgzDigest = new Digester();

@@ -48,7 +48,7 @@ export async function pushArtifact(
   const work = await mkdtemp(join(opts.tmpDir ?? tmpdir(), "berth-push-"));
   try {
     const layerFile = join(work, "layer.tgz");
-    const build = await buildArtifactArchive(path, layerFile, { ...opts.build, signal: opts.signal });
+    const build = await buildArtifactArchive(path, layerFile, { ...opts.build, signal: opts.signal, onProgress: opts.onProgress });
     const annotations = toAnnotations(opts.metadata ?? {}, opts.now ?? new Date());
     const packed = packArtifact(build, annotations, opts.pack);
     const staging = new StagingStore();
