@@ -542,6 +542,48 @@ describe("misbehaving servers (local stand-ins, not a real registry)", () => {
     await srv.close();
   });
 
+  test("stand-in: a PATCH whose answer is lost is resent, the 416 resynced from the upload status, and the blob commits", async () => {
+    const chunk = 64 * 1024;
+    const b = blobOf(3 * chunk + 123, 105);
+    const stored: Buffer[] = [];
+    let size = 0;
+    let dropped = false;
+    let committed = "";
+    const srv = await rawServer((req, sock) => {
+      if (req.path === "/v2/") return respond(sock, 200, {});
+      if (req.method === "HEAD") return respond(sock, 404, {});
+      if (req.method === "POST") return respond(sock, 202, { location: "/v2/resync/app/blobs/uploads/u1?_state=s0" });
+      if (req.method === "GET") return respond(sock, 204, { range: `0-${size - 1}`, location: `/v2/resync/app/blobs/uploads/u1?_state=s${size}` });
+      if (req.method === "PATCH") {
+        const [start] = req.headers["content-range"]!.split("-").map(Number) as [number];
+        if (start !== size) return respond(sock, 416, { range: `0-${size - 1}` });
+        stored.push(Buffer.from(req.body, "latin1"));
+        size += req.body.length;
+        if (size > chunk && !dropped) {
+          dropped = true; // the bytes landed, but the client never hears so
+          sock.destroy();
+          return;
+        }
+        return respond(sock, 202, { location: `/v2/resync/app/blobs/uploads/u1?_state=s${size}`, range: `0-${size - 1}` });
+      }
+      if (req.method === "PUT") {
+        committed = new URL(req.path, "http://x").searchParams.get("digest") ?? "";
+        return respond(sock, 201, {});
+      }
+      respond(sock, 405, {});
+    });
+    const c = createRegistryClient({ chunkSize: chunk, retry: fastRetry });
+    await c.repository({ registry: srv.host, repository: "resync/app" }).push(b.desc, b.bytes);
+    expect(dropped).toBe(true);
+    expect(digestOf(Buffer.concat(stored)) as string).toBe(b.desc.digest);
+    expect(committed).toBe(b.desc.digest);
+    const s = c.stats().byKind;
+    expect(s["PATCH upload"]).toBe(5); // 4 chunks + the resent one
+    expect(s["GET upload"]).toBe(1);
+    await c.close();
+    await srv.close();
+  });
+
   test("stand-in: tags paginated by n with relative Link headers", async () => {
     const all = Array.from({ length: 7 }, (_, i) => `v${i}`);
     const srv = await rawServer((req, sock) => {

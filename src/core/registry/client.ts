@@ -55,6 +55,7 @@ export interface RegistryClientStats {
 
 /** A registry client. Repositories made from one client share its connections, tokens and stats. */
 export interface RegistryClient {
+  /** A repository of this client; `docker.io` is addressed as `index.docker.io`. */
   repository(name: RepositoryName): RegistryRepository;
   /**
    * Checks that a registry answers `/v2/` (choosing http or https) and, when credentials for it
@@ -85,7 +86,9 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   };
   return {
-    repository: (name) => new RemoteRepository(name, transport, repoOpts),
+    // `docker.io` has no registry API of its own; Docker and ggcr talk to index.docker.io.
+    repository: (name) =>
+      new RemoteRepository(name.registry === "docker.io" ? { ...name, registry: "index.docker.io" } : name, transport, repoOpts),
     async ping(registry, pingOpts = {}) {
       await transport.registry(registry, pingOpts.signal);
       const cred = await opts.credentials?.get(registry, "");

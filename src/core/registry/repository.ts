@@ -399,19 +399,7 @@ export class RemoteRepository implements RegistryRepository {
     for await (const chunk of rechunk(source, chunkSize)) {
       d.update(chunk);
       if (d.size > desc.size) await this.abandon(location, mismatch, `content is larger than the ${desc.size} bytes its descriptor declares`);
-      const res = await this.t.request({
-        ctx,
-        method: "PATCH",
-        path: location,
-        headers: { "content-type": "application/octet-stream", "content-range": `${offset}-${offset + chunk.byteLength - 1}` },
-        body: chunk,
-        scopes: this.scope(PUSH),
-        kind: "upload",
-        signal: opts.signal,
-        expect: [202, 204, 201],
-      });
-      await res.body.dump().catch(() => {});
-      location = resolveLocation(header(res, "location") ?? location.href, res.url);
+      location = await this.patchChunk(location, chunk, offset, ctx, opts);
       offset += chunk.byteLength;
       this.progress({ kind: "advance", id: desc.digest, bytes: chunk.byteLength });
     }
@@ -429,6 +417,60 @@ export class RemoteRepository implements RegistryRepository {
     });
     await res.body.dump().catch(() => {});
     this.progress({ kind: "done", id: desc.digest });
+  }
+
+  /**
+   * Sends one chunk and returns the next Location. A 416 means the registry holds a different
+   * offset than we think, typically because a retried PATCH had partly (or wholly) landed before
+   * its connection broke; the upload status (`GET <location>` → `Range: 0-<last>`) then says how
+   * much of this chunk it has, and only the rest is sent.
+   */
+  private async patchChunk(location: URL, chunk: Uint8Array, offset: number, ctx: ErrorContext, opts: OpOptions): Promise<URL> {
+    let have = 0;
+    for (let resyncs = 0; have < chunk.byteLength; ) {
+      const res = await this.t.request({
+        ctx,
+        method: "PATCH",
+        path: location,
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-range": `${offset + have}-${offset + chunk.byteLength - 1}`,
+        },
+        body: have === 0 ? chunk : chunk.subarray(have),
+        scopes: this.scope(PUSH),
+        kind: "upload",
+        signal: opts.signal,
+        expect: [202, 204, 201, 416],
+      });
+      await res.body.dump().catch(() => {});
+      if (res.status !== 416) return resolveLocation(header(res, "location") ?? location.href, res.url);
+      if (++resyncs > 3) fail("REGISTRY_UNAVAILABLE", `${ctx.op} ${formatTarget(ctx)}: registry keeps refusing chunk at offset ${offset + have} (HTTP 416)`);
+      const status = await this.uploadStatus(location, ctx, opts);
+      location = status.location;
+      const next = status.size - offset;
+      if (next < 0 || next > chunk.byteLength) {
+        fail("REGISTRY_UNAVAILABLE", `${ctx.op} ${formatTarget(ctx)}: upload is at offset ${status.size}, outside the chunk at ${offset}; push again`);
+      }
+      have = next;
+    }
+    return location;
+  }
+
+  /** `GET <upload location>`: bytes received so far (from `Range: 0-<last>`) and the current Location. */
+  private async uploadStatus(location: URL, ctx: ErrorContext, opts: OpOptions): Promise<{ size: number; location: URL }> {
+    const res = await this.t.request({
+      ctx: { ...ctx, stage: "upload status" },
+      method: "GET",
+      path: location,
+      scopes: this.scope(PUSH),
+      kind: "upload",
+      signal: opts.signal,
+      expect: [204, 200],
+    });
+    await res.body.dump().catch(() => {});
+    const m = /^(?:bytes=)?0-(-?\d+)$/.exec(header(res, "range")?.trim() ?? "");
+    if (!m) fail("REGISTRY_UNAVAILABLE", `${ctx.op} ${formatTarget(ctx)}: upload status has no usable Range header`);
+    return { size: Number(m[1]) + 1, location: resolveLocation(header(res, "location") ?? location.href, res.url) };
   }
 
   /** Cancels an upload session (best effort, so the registry frees it now), then throws. */
