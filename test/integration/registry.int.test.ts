@@ -216,12 +216,28 @@ describe("plain registry", () => {
     await c.close();
   });
 
-  test("an aborted signal gives CANCELLED", async () => {
+  test("an aborted signal gives CANCELLED, before a request and in the middle of a blob stream", async () => {
     const c = client();
     const repo = c.repository({ registry: reg.host, repository: "abort/app" });
     const ac = new AbortController();
-    ac.abort();
+    ac.abort("user pressed ctrl-c");
     expect((await caught(repo.resolve("x", { signal: ac.signal }))).code).toBe("CANCELLED");
+
+    const b = blobOf(8 * MiB, 13);
+    await repo.push(b.desc, b.bytes);
+    const mid = new AbortController();
+    const stream = await repo.fetch(b.desc, { signal: mid.signal });
+    let got = 0;
+    const e = await caught(
+      (async () => {
+        for await (const chunk of stream) {
+          got += chunk.byteLength;
+          mid.abort();
+        }
+      })(),
+    );
+    expect(e.code).toBe("CANCELLED");
+    expect(got).toBeLessThan(8 * MiB);
     await c.close();
   });
 });

@@ -255,6 +255,11 @@ export function isRetryableNetworkError(e: unknown): boolean {
   return code === undefined || RETRYABLE_NETWORK_CODES.has(code);
 }
 
+/** CANCELLED for an operation whose AbortSignal fired, whatever reason the signal carries. */
+export function cancelledError(ctx: ErrorContext, cause?: unknown): CoreError {
+  return new CoreError({ code: "CANCELLED", message: `${ctx.op} ${formatTarget(ctx)}: cancelled`, cause });
+}
+
 /**
  * Turns a thrown transport error into a CoreError. TLS trust failures are AUTH_FAILED: the server
  * could not prove who it is, which needs the user's action (a CA file or --insecure-registry), not
@@ -267,7 +272,7 @@ export function networkError(e: unknown, ctx: ErrorContext, attempts = 1): CoreE
   const kind = classifyNetworkError(e);
   switch (kind) {
     case "cancelled":
-      return new CoreError({ code: "CANCELLED", message: `${where}: cancelled`, cause: e });
+      return cancelledError(ctx, e);
     case "tls-trust":
       return new CoreError({
         code: "AUTH_FAILED",

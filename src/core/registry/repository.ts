@@ -10,9 +10,9 @@ import { Digester, digestOf, isDigest, readAll, verifyStream } from "../oci/dige
 import { isIndexType, isManifestType, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX } from "../oci/media-types.ts";
 import type { ProgressSink } from "../progress.ts";
 import { repositoryScope } from "./auth.ts";
-import { formatTarget, isRetryableNetworkError, networkError, type ErrorContext } from "./errors.ts";
+import { cancelledError, formatTarget, isRetryableNetworkError, networkError, type ErrorContext } from "./errors.ts";
 import { parseLink, resolveLocation, withQuery } from "./headers.ts";
-import { backoffDelay, discard, header, readCapped, sleep, type RegistryResponse, type Transport } from "./transport.ts";
+import { backoffDelay, discard, header, sleep, type RegistryResponse, type Transport } from "./transport.ts";
 
 /** A repository on a registry. */
 export interface RepositoryName {
@@ -254,14 +254,15 @@ export class RemoteRepository implements RegistryRepository {
             return;
           } catch (e) {
             if (isCoreError(e)) throw e;
-            if (opts.signal?.aborted || !isRetryableNetworkError(e)) throw networkError(e, ctx, failures + 1);
+            if (opts.signal?.aborted) throw cancelledError(ctx, e);
+            if (!isRetryableNetworkError(e)) throw networkError(e, ctx, failures + 1);
             failures++;
             if (failures >= t.opts.retry.maxAttempts) throw networkError(e, ctx, failures);
             discard(res.body);
             try {
               await sleep(backoffDelay(failures, t.opts.retry, undefined, t.opts.random), opts.signal);
             } catch (abort) {
-              throw networkError(abort, ctx);
+              throw cancelledError(ctx, abort);
             }
             res = await self.openBlob(desc, received, opts.signal);
             const range = header(res, "content-range");

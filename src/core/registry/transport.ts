@@ -22,7 +22,7 @@ import {
   type Challenge,
 } from "./auth.ts";
 import type { Credential, CredentialProvider } from "./credentials.ts";
-import { classifyNetworkError, formatTarget, httpError, isRetryableNetworkError, networkError, type ErrorContext } from "./errors.ts";
+import { cancelledError, classifyNetworkError, formatTarget, httpError, isRetryableNetworkError, networkError, type ErrorContext } from "./errors.ts";
 import { bypassesProxy, isHttpCapable, isPrivateAddress, parseRetryAfter } from "./headers.ts";
 
 /** Retry policy; every field optional, defaults in DEFAULT_RETRY. */
@@ -240,7 +240,7 @@ export class Transport {
   ): Promise<Dispatcher.ResponseData> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw networkError(signal.reason ?? new DOMException("aborted", "AbortError"), ctx);
+      if (signal?.aborted) throw cancelledError(ctx, signal.reason);
       let res: Dispatcher.ResponseData;
       try {
         this.counters.requests++;
@@ -254,7 +254,7 @@ export class Transport {
           dispatcher: this.dispatcher(url),
         });
       } catch (e) {
-        if (signal?.aborted || isAbort(e)) throw networkError(signal?.reason ?? e, ctx);
+        if (signal?.aborted || isAbort(e)) throw cancelledError(ctx, signal?.reason ?? e);
         const delay = backoffDelay(attempt, retry, undefined, this.opts.random);
         if (isRetryableNetworkError(e) && attempt < retry.maxAttempts && Date.now() - started + delay <= retry.maxTotalMs) {
           await this.pause(delay, signal, ctx);
@@ -279,7 +279,7 @@ export class Transport {
     try {
       await sleep(ms, signal);
     } catch (e) {
-      throw new CoreError({ code: "CANCELLED", message: `${ctx.op} ${formatTarget(ctx)}: cancelled`, cause: e });
+      throw cancelledError(ctx, e);
     }
   }
 
