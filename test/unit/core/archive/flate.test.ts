@@ -87,6 +87,20 @@ describe("output does not depend on input chunking", () => {
     }
   }
 
+  test("Go's one chunking-dependent corner: berth follows Go's full-window behaviour", () => {
+    // Random data (all literals, so Go's cursor visits every position) with a copy from
+    // 32674 bytes back placed at 64 KiB - 262. A first Write of 65535 bytes leaves Go's cursor
+    // exactly there, so Go slides early and loses that match; one big Write keeps it.
+    const data = randomBytes(70000, 123);
+    data.copyWithin(65274, 32600, 32700);
+    const goWhole = goGzip(data);
+    const goOddWrites = goGzip(data, { chunk: 65535 });
+    expect(firstDiff(goWhole, goOddWrites)).not.toBe(-1);
+    const ours = deflateSync(data);
+    expect(firstDiff(goWhole.subarray(10, goWhole.length - 8), ours)).toBe(-1);
+    expect(firstDiff(deflateChunked(data, 65535), ours)).toBe(-1);
+  });
+
   test("matches Go fed the way flux feeds it (512-byte tar headers, 32 KiB file reads)", () => {
     const data = yaml(3 << 20, 15);
     const want = goGzip(data, { chunk: 512 });

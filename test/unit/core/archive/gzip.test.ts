@@ -1,12 +1,15 @@
 import { describe, expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 as zlibCrc32, gunzipSync } from "node:zlib";
 import { GO_GZIP_HEADER, GoGzipWriter, gzipStream, gzipSync } from "../../../../src/core/archive/gzip.ts";
 import { crc32 } from "../../../../src/core/archive/flate/crc32.ts";
+import { fluxociPath } from "../../../harness/oracles/fluxoci.ts";
 import { goGzip } from "../../../harness/oracles/gogzip.ts";
-import { concat, inputs, randomBytes, yaml } from "./deflate-inputs.ts";
+import { concat, inputs, prng, randomBytes, smallAlphabet, yaml } from "./deflate-inputs.ts";
 
 /** The repo is checked out beside `shared/`, which holds the flux golden vectors. */
 const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/flux/gen");
@@ -42,6 +45,40 @@ describe("golden flux vectors (Go compress/gzip output)", () => {
     });
   }
 });
+
+test(
+  "Flux's own oci.Build: re-gzipping its tar gives its exact .tgz (8 seeded trees)",
+  () => {
+    // Flux writes through tar.Writer (512-byte headers, 32 KiB file reads): a different
+    // Write pattern from the one-shot oracle, and the real thing berth must match.
+    const bin = fluxociPath();
+    const root = mkdtempSync(join(tmpdir(), "berth-gzip-flux-"));
+    try {
+      const failures: string[] = [];
+      for (let seed = 1; seed <= 8; seed++) {
+        const r = prng(seed * 977);
+        const dir = join(root, `tree-${seed}`);
+        for (let i = 0, n = 3 + (r() % 12); i < n; i++) {
+          const sub = join(dir, `d${r() % 3}`);
+          mkdirSync(sub, { recursive: true });
+          const size = r() % 300_000;
+          const kind = r() % 3;
+          const body = kind === 0 ? randomBytes(size, r()) : kind === 1 ? smallAlphabet(size, 8, r()) : yaml(size, r());
+          writeFileSync(join(sub, `f${i}.yaml`), body);
+        }
+        const out = join(root, `tree-${seed}.tgz`);
+        execFileSync(bin, ["build", dir, out]);
+        const fluxTgz = new Uint8Array(readFileSync(out));
+        const ours = gzipSync(new Uint8Array(gunzipSync(fluxTgz)));
+        if (sha256(ours) !== sha256(fluxTgz)) failures.push(`tree ${seed}: ${ours.length} vs ${fluxTgz.length} bytes`);
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
 
 describe("gzip is byte-identical to Go's gzip.NewWriter", () => {
   for (const { name, data } of inputs()) {
