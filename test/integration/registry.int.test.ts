@@ -4,7 +4,9 @@
  * (corrupted bodies, dropped connections, 429, cross-origin redirects); their test names say so.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Content, Descriptor } from "../../src/core/content/store.ts";
 import { CoreError, isCoreError } from "../../src/core/errors.ts";
@@ -12,12 +14,15 @@ import { digestOf, readAll } from "../../src/core/oci/digest.ts";
 import { OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from "../../src/core/oci/media-types.ts";
 import type { ProgressEvent } from "../../src/core/progress.ts";
 import {
+  createDockerConfigProvider,
   createRegistryClient,
   staticCredentials,
   type RegistryClientOptions,
   type RegistryRepository,
 } from "../../src/core/registry/index.ts";
+import { cranePath } from "../harness/peers.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { runOk } from "../harness/run.ts";
 
 const MiB = 1 << 20;
 const fastRetry = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxTotalMs: 10_000 };
@@ -338,6 +343,44 @@ describe("token registry", () => {
     const e = await caught(c.repository({ registry: reg.host, repository: "token/app" }).resolve("v1"));
     expect(e.code).toBe("AUTH_FAILED");
     expect(e.message).toContain("token server");
+    await c.close();
+  });
+});
+
+describe("interop with crane (oracle), credentials from a docker config file", () => {
+  let reg: RegistryServer;
+  let dir = "";
+  beforeAll(async () => {
+    // htpasswd, not token: crane 0.22 refuses a token realm on a loopback address.
+    reg = await startRegistry({ auth: "htpasswd" });
+    dir = mkdtempSync(join(tmpdir(), "berth-docker-config-"));
+    const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { [reg.host]: { auth } } }));
+  });
+  afterAll(async () => {
+    await reg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const crane = async (...args: string[]) => (await runOk([cranePath(), ...args, "--insecure"], { env: { DOCKER_CONFIG: dir } })).stdout;
+
+  test("berth pushes, crane sees the same digest, bytes and tags; crane copies, berth reads and verifies", async () => {
+    const credentials = createDockerConfigProvider({ env: { DOCKER_CONFIG: dir }, homeDir: join(dir, "no-home") });
+    const c = createRegistryClient({ credentials, chunkSize: MiB });
+    const repo = c.repository({ registry: reg.host, repository: "interop/app" });
+    const layer = blobOf(3 * MiB + 5, 121);
+    const m = await pushImage(repo, "v1", [layer]);
+    expect((await crane("digest", `${reg.host}/interop/app:v1`)).trim()).toBe(m.desc.digest);
+    expect(await crane("manifest", `${reg.host}/interop/app:v1`)).toBe(new TextDecoder().decode(m.bytes));
+    expect((await crane("ls", `${reg.host}/interop/app`)).trim().split("\n")).toEqual(["v1"]);
+    const blobSum = await runOk(["sh", "-c", `"$0" blob --insecure "$1" | sha256sum`, cranePath(), `${reg.host}/interop/app@${layer.desc.digest}`], {
+      env: { DOCKER_CONFIG: dir },
+    });
+    expect("sha256:" + blobSum.stdout.split(" ")[0]).toBe(layer.desc.digest);
+
+    await crane("copy", `${reg.host}/interop/app:v1`, `${reg.host}/interop/copy:v2`);
+    const copy = c.repository({ registry: reg.host, repository: "interop/copy" });
+    expect(await copy.resolve("v2")).toEqual(m.desc);
+    expect(digestOf(await collect(await copy.fetch(layer.desc))) as string).toBe(layer.desc.digest);
     await c.close();
   });
 });

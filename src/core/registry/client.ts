@@ -78,7 +78,6 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     ...(opts.proxy ? { proxy: opts.proxy } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   const repoOpts = {
     chunkSize: opts.chunkSize && opts.chunkSize > 0 ? opts.chunkSize : DEFAULT_CHUNK_SIZE,

@@ -12,7 +12,6 @@ import { rootCertificates } from "node:tls";
 import { Agent, ProxyAgent, request, type Dispatcher } from "undici/index.js";
 import { CoreError, fail, isAbort } from "../errors.ts";
 import { MAX_ERROR_BODY_BYTES } from "../oci/media-types.ts";
-import type { ProgressSink } from "../progress.ts";
 import {
   mergeScopes,
   parseTokenResponse,
@@ -53,7 +52,6 @@ export interface TransportOptions {
   userAgent: string;
   retry: Required<RetryOptions>;
   proxy?: { https?: string; http?: string; noProxy?: string };
-  onProgress?: ProgressSink;
   /** Test seam: the random source for jitter. */
   random?: () => number;
 }
