@@ -643,6 +643,54 @@ describe("misbehaving servers (local stand-ins, not a real registry)", () => {
     await srv.close();
   });
 
+  test("stand-in: resolve falls back to GET when HEAD lacks Docker-Content-Digest or answers 405", async () => {
+    const m = manifestOf([blobOf(10, 106).desc]);
+    const srv = await rawServer((req, sock) => {
+      if (req.path === "/v2/") return respond(sock, 200, {});
+      if (req.method === "HEAD" && req.path.endsWith("/nodigest")) {
+        // HEAD: headers only, with the length the GET body would have.
+        sock.write(`HTTP/1.1 200 X\r\ncontent-type: ${OCI_MANIFEST}\r\ncontent-length: ${m.bytes.byteLength}\r\n\r\n`);
+        return;
+      }
+      if (req.method === "HEAD") return respond(sock, 405, {});
+      respond(sock, 200, { "content-type": OCI_MANIFEST, "docker-content-digest": m.desc.digest }, m.bytes);
+    });
+    const c = createRegistryClient({ retry: fastRetry });
+    const repo = c.repository({ registry: srv.host, repository: "head/app" });
+    expect(await repo.resolve("nodigest")).toEqual(m.desc);
+    expect(await repo.resolve("v1")).toEqual(m.desc);
+    expect(c.stats().byKind["HEAD manifest"]).toBe(2);
+    expect(c.stats().byKind["GET manifest"]).toBe(2);
+    await c.close();
+    await srv.close();
+  });
+
+  test("stand-in: referrers API with Link pages, filtered client-side unless OCI-Filters-Applied", async () => {
+    const subject = "sha256:" + "5".repeat(64);
+    const d = (n: number, artifactType: string) => ({ mediaType: OCI_MANIFEST, digest: "sha256:" + String(n).repeat(64), size: 100, artifactType });
+    const page1 = [d(1, "application/sig"), d(2, "application/sbom")];
+    const page2 = [d(3, "application/sig")];
+    const index = (manifests: unknown[]) => JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests });
+    const srv = await rawServer((req, sock) => {
+      if (req.path === "/v2/") return respond(sock, 200, {});
+      const u = new URL(req.path, "http://x");
+      if (u.searchParams.get("artifactType") === "application/sbom") {
+        return respond(sock, 200, { "content-type": OCI_INDEX, "oci-filters-applied": "artifactType" }, index([page1[1]]));
+      }
+      if (u.searchParams.get("page") === "2") return respond(sock, 200, { "content-type": OCI_INDEX }, index(page2));
+      respond(sock, 200, { "content-type": OCI_INDEX, link: `<${u.pathname}?page=2>; rel="next"` }, index(page1));
+    });
+    const c = createRegistryClient({ retry: fastRetry });
+    const repo = c.repository({ registry: srv.host, repository: "refs/app" });
+    expect(await repo.referrers(subject)).toEqual([...page1, ...page2]);
+    expect(await repo.referrers(subject, "application/sbom")).toEqual([page1[1]!]);
+    // This stand-in ignores the filter on the paged listing, so the client filters.
+    expect(await repo.referrers(subject, "application/sig")).toEqual([page1[0]!, page2[0]!]);
+    expect(srv.requests.filter((r) => r.path.includes("/referrers/")).map((r) => r.path)[0]).toBe(`/v2/refs/app/referrers/${subject}`);
+    await c.close();
+    await srv.close();
+  });
+
   test("stand-in: tags paginated by n with relative Link headers", async () => {
     const all = Array.from({ length: 7 }, (_, i) => `v${i}`);
     const srv = await rawServer((req, sock) => {
