@@ -50,7 +50,9 @@ const CHAIN = 128;
 /**
  * Incremental Go-compatible deflate. Feed input with {@link write}, finish with
  * {@link close}; both return the compressed bytes produced by the call (often empty).
- * Memory is bounded: a 64 KiB window, 640 KiB of hash chains and one block of output.
+ * Memory stays at about 1 MiB (64 KiB window, 640 KiB of hash chains, a block or two of
+ * output) when input arrives in pieces and output is taken as it comes; one `write` of a
+ * huge chunk returns all of that chunk's output at once.
  */
 export class GoDeflater {
   private readonly window = new Uint8Array(BUFFER_SIZE);
@@ -89,6 +91,8 @@ export class GoDeflater {
     if (this.closed) fail("INTERNAL", "deflate: write after close: the compressor was already finished; create a new one");
     let p = 0;
     while (p < chunk.length) {
+      // Compress only once the window is full, as Go does within one large Write: this is
+      // what makes the output independent of how the input was chunked.
       if (this.windowEnd === BUFFER_SIZE) {
         this.deflate(false);
         this.slide();
