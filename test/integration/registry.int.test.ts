@@ -131,6 +131,10 @@ describe("plain registry", () => {
       const short = await caught(repo.push({ ...b.desc, size: size - 1 }, pieces(b.bytes, 999)));
       expect(short.code).toBe("DIGEST_MISMATCH");
     }
+    // The one-chunk blobs are refused before any session opens; the chunked ones cancel theirs.
+    expect(c.stats().byKind["POST upload"]).toBe(2);
+    expect(c.stats().byKind["DELETE upload"]).toBe(2);
+    expect(c.stats().byKind["PUT upload"]).toBeUndefined();
     await c.close();
   });
 

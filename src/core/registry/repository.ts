@@ -354,6 +354,24 @@ export class RemoteRepository implements RegistryRepository {
       this.progress({ kind: "done", id: desc.digest, skipped: true });
       return;
     }
+    const source: Content = content instanceof Uint8Array ? bytesContent(content) : content;
+    const mismatch = (what: string): never =>
+      fail("DIGEST_MISMATCH", `${ctx.op} ${formatTarget(ctx)}: ${what}`, { digest: desc.digest });
+    // A blob that fits in one chunk is read and checked before the upload session is opened.
+    let whole: Uint8Array | undefined;
+    if (desc.size <= this.o.chunkSize) {
+      let bytes: Uint8Array;
+      try {
+        bytes = content instanceof Uint8Array ? content : await readAll(source, this.o.chunkSize + 1, `${ctx.op} ${formatTarget(ctx)}`);
+      } catch (e) {
+        if (isCoreError(e, "SIZE_EXCEEDED")) mismatch(`content is larger than the ${desc.size} bytes its descriptor declares`);
+        throw e;
+      }
+      if (bytes.byteLength !== desc.size) mismatch(`content is ${bytes.byteLength} bytes, descriptor declares ${desc.size}`);
+      const got = digestOf(bytes);
+      if (got !== desc.digest) mismatch(`content digest is ${got}`);
+      whole = bytes;
+    }
     const started = await this.t.request({
       ctx,
       method: "POST",
@@ -365,19 +383,12 @@ export class RemoteRepository implements RegistryRepository {
     });
     await started.body.dump().catch(() => {});
     let location = resolveLocation(header(started, "location"), started.url);
+    // A registry may demand bigger chunks (OCI-Chunk-Min-Length); never smaller than ours.
     const minChunk = Number(header(started, "oci-chunk-min-length"));
     const chunkSize = Number.isInteger(minChunk) && minChunk > this.o.chunkSize ? minChunk : this.o.chunkSize;
-    const source: Content = content instanceof Uint8Array ? bytesContent(content) : content;
-    const mismatch = (what: string): never =>
-      fail("DIGEST_MISMATCH", `${ctx.op} ${formatTarget(ctx)}: ${what}`, { digest: desc.digest });
 
-    if (desc.size <= chunkSize) {
-      const bytes = content instanceof Uint8Array ? content : await readAll(source, chunkSize + 1, `${ctx.op} ${formatTarget(ctx)}`).catch((e) => {
-        throw isCoreError(e, "SIZE_EXCEEDED") ? mismatch(`content is larger than the ${desc.size} bytes its descriptor declares`) : e;
-      });
-      if (bytes.byteLength !== desc.size) mismatch(`content is ${bytes.byteLength} bytes, descriptor declares ${desc.size}`);
-      const got = digestOf(bytes);
-      if (got !== desc.digest) mismatch(`content digest is ${got}`);
+    if (whole) {
+      const bytes = whole;
       const res = await this.t.request({
         ctx,
         method: "PUT",

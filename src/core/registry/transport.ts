@@ -448,7 +448,10 @@ export class Transport {
       const headers = { ...req.headers, ...(auth && sameOrigin ? { authorization: auth } : {}) };
       const res = await this.send(url, req.method, headers, req.body, req.ctx, req.kind, req.signal);
       const status = res.statusCode;
+      // Read before re-authorizing, so the connection is free whether we retry or report it.
+      let errorBody: Uint8Array | undefined;
       if (status === 401 && sameOrigin && !reauthed) {
+        errorBody = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
         const ch = pickChallenge(parseWwwAuthenticate(res.headers["www-authenticate"]));
         const cred = await this.credential(req.ctx.registry, req.ctx.repository);
         if (ch && cred?.kind !== "bearer") {
@@ -458,7 +461,6 @@ export class Transport {
           if (ch.scheme === "bearer" && ch.params.scope) scopes = mergeScopes(scopes, [ch.params.scope]);
           const next = await this.authorization(state, req, scopes, true);
           if (next !== undefined && (next !== auth || ch.scheme === "bearer")) {
-            await drain(res);
             auth = next;
             continue;
           }
@@ -476,9 +478,11 @@ export class Transport {
         url = next;
         continue;
       }
-      if (req.expect.includes(status)) return { status, headers: res.headers, body: res.body, url };
-      const body = req.method === "HEAD" ? undefined : await readCapped(res.body, MAX_ERROR_BODY_BYTES);
-      if (req.method === "HEAD") await drain(res);
+      if (req.expect.includes(status) && errorBody === undefined) return { status, headers: res.headers, body: res.body, url };
+      let body = errorBody;
+      if (body === undefined && req.method !== "HEAD") body = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
+      else if (body === undefined) await drain(res);
+      if (req.method === "HEAD") body = undefined;
       const after = parseRetryAfter(header(res, "retry-after"));
       throw httpError({
         ...req.ctx,
