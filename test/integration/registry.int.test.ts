@@ -347,7 +347,12 @@ describe("token registry", () => {
     const e = await caught(c.repository({ registry: reg.host, repository: "token/app" }).resolve("v1"));
     expect(e.code).toBe("AUTH_FAILED");
     expect(e.message).toContain("token server");
+    expect((await caught(c.ping(reg.host))).code).toBe("AUTH_FAILED");
     await c.close();
+    const good = createRegistryClient({ credentials: staticCredentials({ kind: "basic", username: reg.username!, password: reg.password! }) });
+    await good.ping(reg.host);
+    expect(good.stats().tokens).toBe(1);
+    await good.close();
   });
 });
 
