@@ -12,7 +12,7 @@
  * Nothing is written into the repository: the tree, OCI layouts and pull outputs live in a temp dir,
  * the registry in the test harness's, and both are removed on exit, failure or ^C.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,6 +20,7 @@ import { startRegistry, peerPath, type RegistryServer } from "../test/harness/in
 import { installSignalHandlers, onCleanup, runCleanup } from "./lib/cleanup.ts";
 import { combine, exec, rssMethod, type Exec, type Sample } from "./lib/measure.ts";
 import { addTags, fluxStyleList, layerBytes } from "./lib/registry-api.ts";
+import { skopeoIsolation, type SkopeoIsolation } from "./lib/skopeo-isolation.ts";
 import { formatTable, summarize, type Operation, type Row } from "./lib/report.ts";
 import { generateTree, type TreeSummary } from "./lib/tree.ts";
 
@@ -35,6 +36,7 @@ interface Config {
   json: boolean;
   only: Set<Operation>;
   berth?: string;
+  pullDir?: string;
 }
 
 function parseConfig(argv: string[]): Config {
@@ -50,6 +52,7 @@ function parseConfig(argv: string[]): Config {
       json: { type: "boolean", default: false },
       only: { type: "string" },
       berth: { type: "string" },
+      "pull-dir": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -57,7 +60,7 @@ function parseConfig(argv: string[]): Config {
   if (values.help) {
     process.stdout.write(
       "usage: bun bench/bench.ts [--files N=10000] [--mb N=100] [--runs N=3] [--tags N=200] [--seed N=1]\n" +
-        "                          [--quick] [--only startup,push,pull,list] [--berth PATH] [--json]\n",
+        "                          [--quick] [--only startup,push,pull,list] [--berth PATH] [--pull-dir DIR] [--json]\n",
     );
     process.exit(0);
   }
@@ -81,6 +84,7 @@ function parseConfig(argv: string[]): Config {
     json: values.json,
     only,
     ...(values.berth ? { berth: resolve(values.berth) } : {}),
+    ...(values["pull-dir"] ? { pullDir: resolve(values["pull-dir"]) } : {}),
   };
 }
 
@@ -168,17 +172,49 @@ interface Env {
   cfg: Config;
   reg: RegistryServer;
   work: string;
+  /** Where pulls extract (a tmpfs by default; see pullRoot). */
+  pullRoot: string;
   tree: string;
   treeInfo: TreeSummary;
   berth: string[];
   crane: string | Error;
   oras: string | Error;
   skopeo: string | Error;
+  skopeoIso: SkopeoIsolation;
+}
+
+/** Runs skopeo inside its per-run cache isolation (see skopeo-isolation.ts). */
+async function execSkopeo(env: Env, cmd: readonly string[]): Promise<Exec> {
+  const w = env.skopeoIso.wrap(cmd);
+  return exec(w.argv, w.env ? { env: w.env } : {});
 }
 
 function freshDir(env: Env, name: string): string {
-  const d = mkdtempSync(join(env.work, `${name}-`));
-  return d;
+  return mkdtempSync(join(env.work, `${name}-`));
+}
+
+/**
+ * Where pulls extract. Default: a dir in /dev/shm when it has room. On this project's ext4 VMs, creating
+ * 10,000 files cost anywhere from 0.7 s to 6.7 s of kernel time for the same `tar xzf`, depending on
+ * how many inodes other processes had just freed (ext4's recently_deleted() scan in inode
+ * allocation), which swamped the differences between the tools; tmpfs times the tools themselves.
+ */
+function pullRoot(cfg: Config, work: string, treeBytes: number): { dir: string; label: string } {
+  if (cfg.pullDir) {
+    mkdirSync(cfg.pullDir, { recursive: true });
+    const dir = mkdtempSync(join(cfg.pullDir, "berth-bench-pull-"));
+    return { dir, label: `${dir} (--pull-dir)` };
+  }
+  try {
+    const st = statfsSync("/dev/shm");
+    if (st.bavail * st.bsize > 4 * treeBytes) {
+      const dir = mkdtempSync("/dev/shm/berth-bench-pull-");
+      return { dir, label: `${dir} (tmpfs; --pull-dir to extract to disk)` };
+    }
+  } catch {
+    // no /dev/shm
+  }
+  return { dir: join(work, "pulls"), label: `${join(work, "pulls")} (no roomy /dev/shm)` };
 }
 
 async function startupCases(env: Env): Promise<Case[]> {
@@ -265,7 +301,7 @@ async function pushCases(env: Env): Promise<Case[]> {
     tool: "skopeo",
     method: "skopeo copy oci:<layout> docker://",
     likeForLike: false,
-    note: "transfer only: copies a prebuilt OCI layout holding berth's tgz (no tar, no gzip)",
+    note: "transfer only: copies a prebuilt OCI layout holding berth's tgz (no tar, no gzip); blob-info cache emptied per run",
   };
   if (skopeo instanceof Error) {
     cases.push(missing(skopeoRow, skopeo));
@@ -276,7 +312,7 @@ async function pushCases(env: Env): Promise<Case[]> {
     cases.push({
       row: { ...skopeoRow, samples: [] },
       run: async (r) =>
-        single(await exec([skopeo, "--insecure-policy", "copy", "--retry-times=0", "--dest-tls-verify=false", `oci:${layout}:bench`, `docker://${ref("skopeo", r)}`])),
+        single(await execSkopeo(env, [skopeo, "--insecure-policy", "copy", "--retry-times=0", "--dest-tls-verify=false", `oci:${layout}:bench`, `docker://${ref("skopeo", r)}`])),
     });
   }
   for (const c of cases) {
@@ -298,7 +334,7 @@ async function pullCases(env: Env, pushed: Row[]): Promise<Case[]> {
   const noBerthArtifact = new Error("berth's push failed, so there is no artifact to pull");
 
   const withOut = async (r: number, tool: string, fn: (out: string) => Promise<Sample>, check?: (out: string) => void) => {
-    const out = freshDir(env, `pull-${tool}-${r}`);
+    const out = mkdtempSync(join(env.pullRoot, `pull-${tool}-${r}-`));
     try {
       const s = await fn(out);
       if (r === 1 && check) check(out);
@@ -384,7 +420,7 @@ async function pullCases(env: Env, pushed: Row[]): Promise<Case[]> {
             row: { ...skopeoRow, samples: [] },
             run: (r) =>
               withOut(r, "skopeo", async (out) =>
-                single(await exec([skopeo, "--insecure-policy", "copy", "--retry-times=0", "--src-tls-verify=false", `docker://${berthRef}`, `oci:${out}:bench`])),
+                single(await execSkopeo(env, [skopeo, "--insecure-policy", "copy", "--retry-times=0", "--src-tls-verify=false", `docker://${berthRef}`, `oci:${out}:bench`])),
               ),
           },
   );
@@ -509,7 +545,13 @@ async function main(): Promise<void> {
   onCleanup(() => reg.stop());
   log(`registry: ${reg.url} (CNCF Distribution, filesystem storage, plain HTTP)`);
 
-  const env: Env = { cfg, reg, work, tree, treeInfo, berth: berth.cmd, crane: toolPath("crane"), oras: toolPath("oras"), skopeo: toolPath("skopeo") };
+  const pulls = pullRoot(cfg, work, treeInfo.bytes);
+  mkdirSync(pulls.dir, { recursive: true });
+  onCleanup(() => rmSync(pulls.dir, { recursive: true, force: true }));
+  if (cfg.only.has("pull")) log(`pull outputs: ${pulls.label}`);
+  const skopeoIso = await skopeoIsolation(work);
+  log(`skopeo: ${skopeoIso.how}`);
+  const env: Env = { cfg, reg, work, tree, treeInfo, berth: berth.cmd, crane: toolPath("crane"), oras: toolPath("oras"), skopeo: toolPath("skopeo"), skopeoIso, pullRoot: pulls.dir };
   for (const t of ["crane", "oras", "skopeo"] as const) if (env[t] instanceof Error) log(`${t} missing: ${(env[t] as Error).message}`);
 
   const loadBefore = loadavg()[0]!;
@@ -550,6 +592,8 @@ async function main(): Promise<void> {
       rss: rssMethod(),
       cpu: "user+system CPU of the command and its reaped children (Bun Subprocess.resourceUsage())",
       isolation: "every push goes to a new repository (push/<tool>-<run>), so no upload is skipped; the registry is not cleaned",
+      skopeo: skopeoIso.how,
+      pullOutputs: pulls.label,
     },
   };
   const table =
@@ -557,7 +601,9 @@ async function main(): Promise<void> {
     `${cfg.runs} runs per case, median; list repo: ${cfg.tags} tags; ${meta.machine.cpus} CPUs (${meta.machine.model}), ` +
     `load ${loadBefore.toFixed(1)} before / ${meta.machine.loadavg1mAfter.toFixed(1)} after\n` +
     `peer versions: crane ${meta.versions.crane}, oras ${meta.versions.oras}, ${meta.versions.skopeo}\n` +
-    `peak RSS: ${meta.method.rss}\n\n` +
+    `peak RSS: ${meta.method.rss}\n` +
+    (cfg.only.has("pull") ? `pull outputs: ${pulls.label}\n` : "") +
+    "\n" +
     formatTable(summaries);
   if (cfg.json) {
     process.stderr.write(`${table}\n`);
