@@ -70,7 +70,8 @@ async function pointsAt(dst: object, tag: string, root: Descriptor, opts: OpOpti
   try {
     return (await r.resolve(tag, opts)).digest === root.digest;
   } catch (e) {
-    if (e instanceof CoreError && e.code === "NOT_FOUND") return false;
+    // A 403 on the HEAD counts as "not there" (flux does the same); the upload then says whether we may push.
+    if (e instanceof CoreError && (e.code === "NOT_FOUND" || e.code === "AUTH_FAILED")) return false;
     throw e;
   }
 }
