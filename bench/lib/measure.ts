@@ -59,8 +59,9 @@ function vmHwmBytes(pid: number): number | null {
 }
 
 const live = new Set<{ kill(signal?: number | NodeJS.Signals): void }>();
+const liveTimeFiles = new Set<string>();
 
-/** Kills every child started by {@link exec} that is still running (for ^C and failures). */
+/** Kills every child started by {@link exec} that is still running (for ^C and failures), and drops their GNU time files. */
 export function killLiveChildren(): void {
   for (const p of live) {
     try {
@@ -70,6 +71,8 @@ export function killLiveChildren(): void {
     }
   }
   live.clear();
+  for (const f of liveTimeFiles) rmSync(f, { force: true });
+  liveTimeFiles.clear();
 }
 
 /**
@@ -80,6 +83,7 @@ export async function exec(cmd: readonly string[], opts: ExecOptions = {}): Prom
   const wantRss = opts.rss ?? true;
   const timeFile = wantRss && existsSync(GNU_TIME) ? join(tmpdir(), `berth-bench-rss-${process.pid}-${++seq}`) : undefined;
   const argv = timeFile ? [GNU_TIME, "-f", "%M", "-o", timeFile, ...cmd] : [...cmd];
+  if (timeFile) liveTimeFiles.add(timeFile);
   const start = performance.now();
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
@@ -132,7 +136,10 @@ export async function exec(cmd: readonly string[], opts: ExecOptions = {}): Prom
   } finally {
     clearTimeout(timer);
     if (poll) clearInterval(poll);
-    if (timeFile) rmSync(timeFile, { force: true });
+    if (timeFile) {
+      rmSync(timeFile, { force: true });
+      liveTimeFiles.delete(timeFile);
+    }
     live.delete(proc);
   }
 }

@@ -90,13 +90,13 @@ const mib = (x: number | null | undefined) => (x === null || x === undefined ? "
 /** The human table: one line per row, notes (marked *) underneath, errors in place of numbers. */
 export function formatTable(summaries: readonly RowSummary[]): string {
   const head = ["op", "tool", "method", "median s", "min-max s", "peer/berth", "peak RSS MiB", "CPU s", "layer MiB"];
-  const lines: (string[] | string)[] = [head];
+  const lines: (string[] | { op: string; tool: string; text: string })[] = [head];
   const notes: string[] = [];
   for (const s of summaries) {
     const mark = s.likeForLike ? "" : "*";
     if (s.error) {
       // Errors are long; they get a free-form line that does not stretch the columns.
-      lines.push(`${s.op}  ${s.tool}${mark}  NOT RUN: ${s.error.split("\n")[0]!.slice(0, 160)}`);
+      lines.push({ op: s.op, tool: s.tool + mark, text: `NOT RUN: ${s.error.split("\n")[0]!.slice(0, 160)}` });
       continue;
     }
     lines.push([
@@ -118,12 +118,12 @@ export function formatTable(summaries: readonly RowSummary[]): string {
       notes.push(`  ${s.op}/${s.tool} steps (median): ${p}`);
     }
   }
-  const cells = lines.filter((l): l is string[] => Array.isArray(l));
+  const cells = lines.map((l) => (Array.isArray(l) ? l : [l.op, l.tool]));
   const widths = head.map((_, i) => Math.max(...cells.map((l) => (l[i] ?? "").length)));
   const numeric = new Set([3, 4, 5, 6, 7, 8]);
   const out = lines.map((l) =>
-    typeof l === "string"
-      ? l
+    !Array.isArray(l)
+      ? `${l.op.padEnd(widths[0]!)}  ${l.tool.padEnd(widths[1]!)}  ${l.text}`
       : l
           .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
           .join("  ")
