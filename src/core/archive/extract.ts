@@ -327,7 +327,8 @@ interface Gunzipper {
 
 function gunzipper(src: AsyncIterable<Uint8Array>): Gunzipper {
   const it = src[Symbol.asyncIterator]();
-  const gz = createGunzip();
+  // Large output chunks: with the 16 KiB default, per-chunk overhead makes inflating 3-4x slower.
+  const gz = createGunzip({ chunkSize: 1 << 20 });
   // Errors reach the consumer through the async iterator; this keeps a late one (after the consumer
   // stopped reading) from becoming an unhandled 'error' event.
   gz.on("error", () => {});
