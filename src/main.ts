@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { CoreError } from "./core/errors.ts";
 import { EXIT_CODES } from "./cli/exit-codes.ts";
-import { withRegistryFlags } from "./cli/services.ts";
+import { withRegistryFlags } from "./cli/flags.ts";
 import { VERSION } from "./cli/version.ts";
 import type { Streams } from "./cli/output.ts";
 

@@ -1,4 +1,3 @@
-import { stringify as yamlStringify } from "yaml";
 import type { ProgressEvent, ProgressSink } from "../core/progress.ts";
 
 /** Where the CLI writes: human lines to stderr (as flux does), results to stdout. */
@@ -41,8 +40,14 @@ export function parseFormat(v: string | undefined): OutputFormat {
 }
 
 /** Prints a result object on stdout as 2-space JSON or YAML. */
-export function printResult(s: Streams, format: "json" | "yaml", value: unknown): void {
-  s.out.write(format === "json" ? JSON.stringify(value, null, 2) + "\n" : yamlStringify(value));
+export async function printResult(s: Streams, format: "json" | "yaml", value: unknown): Promise<void> {
+  if (format === "json") {
+    s.out.write(JSON.stringify(value, null, 2) + "\n");
+    return;
+  }
+  // yaml is loaded only when asked for, to keep it off the start-up path.
+  const { stringify } = await import("yaml");
+  s.out.write(stringify(value));
 }
 
 /**

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { Command, Option } from "commander";
 import { CoreError, fail } from "../core/errors.ts";
 import { LayoutStore } from "../core/content/layout-store.ts";
 import type { Target } from "../core/content/store.ts";
@@ -15,29 +14,8 @@ import {
 } from "../core/registry/index.ts";
 import type { ProgressSink } from "../core/progress.ts";
 import { VERSION } from "./version.ts";
-
-/** Flags every verb that talks to a registry accepts (flux's names, plus TLS files). */
-export interface RegistryFlags {
-  creds?: string;
-  provider?: string;
-  insecureRegistry?: boolean;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  timeout?: string;
-}
-
-/** Adds the registry connection flags to a command. */
-export function withRegistryFlags(cmd: Command): Command {
-  return cmd
-    .option("--creds <user:password>", "credentials for the registry: <username>[:<password>]; a value without ':' is sent as a bearer token")
-    .addOption(new Option("--provider <name>", "the OCI provider name").choices(["generic", "aws", "azure", "gcp"]).default("generic"))
-    .option("--insecure-registry", "allow plain HTTP and skip TLS verification", false)
-    .option("--ca-file <path>", "PEM file with CA certificates to trust for the registry")
-    .option("--cert-file <path>", "PEM client certificate for mutual TLS")
-    .option("--key-file <path>", "PEM private key of the client certificate")
-    .option("--timeout <duration>", "timeout for the whole operation (e.g. 30s, 5m)", "5m");
-}
+import type { RegistryFlags } from "./flags.ts";
+export type { RegistryFlags } from "./flags.ts";
 
 /** Parses a Go-style duration (`90s`, `5m`, `1h30m`, `500ms`) into milliseconds. */
 export function parseDuration(s: string): number {

@@ -82,7 +82,7 @@ export async function run(f: BuildCmdFlags, s: Streams, env: NodeJS.ProcessEnv):
     const res = await buildArtifactArchive(input.path, out, buildOptionsFrom(f, input, out));
     for (const sk of res.skipped ?? []) log.warning(`skipped ${sk.path} (${sk.kind})`);
     if (format === "human") log.success(`artifact created at ${out}`);
-    else printResult(s, format, { path: out, digest: res.digest, size: res.size, diffID: res.diffId, files: res.files.length });
+    else await printResult(s, format, { path: out, digest: res.digest, size: res.size, diffID: res.diffId, files: res.files.length });
     return 0;
   } finally {
     await input.cleanup();

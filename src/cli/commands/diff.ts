@@ -45,7 +45,7 @@ export async function run(urls: string[], f: DiffFlags, s: Streams, env: NodeJS.
     const b: DiffInput = second ? await remote(second) : { kind: "local", path: f.path!, build: buildOptionsFrom(f) };
     const res = await diffArtifacts(a, b, { signal: services.signal, contents: !f.brief });
     if (format !== "human") {
-      printResult(s, format, res);
+      await printResult(s, format, res);
       return res.equal ? 0 : EXIT_DIFFERENT;
     }
     if (res.equal) {

@@ -33,7 +33,7 @@ export async function run(url: string | undefined, f: ListFlags, s: Streams, env
       signal: services.signal,
     });
     if (format !== "human") {
-      printResult(s, format, rows);
+      await printResult(s, format, rows);
       return 0;
     }
     const base = stripRef(ref);

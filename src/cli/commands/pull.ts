@@ -53,7 +53,7 @@ export async function run(url: string | undefined, f: PullFlags, s: Streams, env
     progress.finish();
     for (const sk of res.extracted?.skipped ?? []) log.warning(`skipped ${sk.kind} ${sk.name} → ${sk.target}`);
     if (format !== "human") {
-      printResult(s, format, {
+      await printResult(s, format, {
         url: `oci://${displayRef(ref, { digest: res.descriptor.digest })}`,
         digest: res.descriptor.digest,
         source: res.metadata.source ?? "",

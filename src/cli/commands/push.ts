@@ -63,7 +63,7 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
         log.success(`artifact successfully pushed to ${digestRef}`);
       } else {
         const repo = ref.kind === "registry" ? `${ref.registry}/${ref.repository}` : ref.path;
-        printResult(s, format, {
+        await printResult(s, format, {
           url: `${ref.kind === "registry" ? "oci://" : "oci-layout://"}${digestRef}`,
           repository: repo,
           tag: tag ?? "",

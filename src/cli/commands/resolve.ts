@@ -26,7 +26,7 @@ export async function run(url: string | undefined, f: ResolveFlags, s: Streams, 
       { signal: services.signal },
     );
     if (format !== "human") {
-      printResult(s, format, { rule: r.rule, tag: r.tag ?? "", digest: r.descriptor.digest, revision: r.revision, semver: r.semver });
+      await printResult(s, format, { rule: r.rule, tag: r.tag ?? "", digest: r.descriptor.digest, revision: r.revision, semver: r.semver });
       return 0;
     }
     if (r.semver) {

@@ -32,7 +32,7 @@ export async function run(url: string | undefined, f: TagFlags, s: Streams, env:
         log.success(`artifact tagged as ${displayRef(ref, { tag: t })}`);
       },
     });
-    if (format !== "human") printResult(s, format, { digest: desc.digest, tags: done.map((t) => displayRef(ref, { tag: t })) });
+    if (format !== "human") await printResult(s, format, { digest: desc.digest, tags: done.map((t) => displayRef(ref, { tag: t })) });
     return 0;
   } finally {
     await services.close();
