@@ -205,6 +205,13 @@ function reportError(e: unknown, s: Streams, debug: boolean): number {
 }
 
 if (import.meta.main) {
-  const code = await runMain(process.argv.slice(2), { out: process.stdout, err: process.stderr }, process.env);
-  process.exitCode = code;
+  // First ^C aborts the operation so it can remove its temp files and leave outputs as they were;
+  // a second one exits at once.
+  const interrupt = new AbortController();
+  process.on("SIGINT", () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort(new DOMException("interrupted", "AbortError"));
+  });
+  const code = await runMain(process.argv.slice(2), { out: process.stdout, err: process.stderr, signal: interrupt.signal }, process.env);
+  process.exitCode = interrupt.signal.aborted ? 130 : code;
 }

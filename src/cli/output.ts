@@ -4,6 +4,8 @@ import type { ProgressEvent, ProgressSink } from "../core/progress.ts";
 export interface Streams {
   out: NodeJS.WritableStream & { isTTY?: boolean };
   err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Aborted when the user interrupts (^C): operations stop and clean up their temp files. */
+  signal?: AbortSignal;
 }
 
 export type OutputFormat = "human" | "json" | "yaml";

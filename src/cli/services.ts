@@ -50,7 +50,7 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function createServices(flags: RegistryFlags, env: NodeJS.ProcessEnv, onProgress?: ProgressSink): Services {
+export function createServices(flags: RegistryFlags, env: NodeJS.ProcessEnv, onProgress?: ProgressSink, interrupt?: AbortSignal): Services {
   if (flags.provider && flags.provider !== "generic") {
     fail("UNSUPPORTED", `--provider ${flags.provider} is not supported by berth yet`, {
       hint: `log in with the cloud CLI (e.g. docker login via the ${flags.provider} CLI) and omit --provider`,
@@ -65,7 +65,8 @@ export function createServices(flags: RegistryFlags, env: NodeJS.ProcessEnv, onP
     credentials = createDockerConfigProvider({ env: { ...env }, homeDir: env.HOME ?? homedir() });
   }
   const timeoutMs = parseDuration(flags.timeout ?? "5m");
-  const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : new AbortController().signal;
+  const signals = [...(timeoutMs > 0 ? [AbortSignal.timeout(timeoutMs)] : []), ...(interrupt ? [interrupt] : [])];
+  const signal = AbortSignal.any(signals);
   const client = createRegistryClient({
     insecure: Boolean(flags.insecureRegistry),
     ca: readPem(flags.caFile ?? env.SSL_CERT_FILE, "CA file"),

@@ -79,7 +79,7 @@ export async function run(f: BuildCmdFlags, s: Streams, env: NodeJS.ProcessEnv):
   const input = await resolveInputPath(f.path, env);
   try {
     log.action(`building artifact from ${f.path === "-" ? "stdin" : input.path}`);
-    const res = await buildArtifactArchive(input.path, out, buildOptionsFrom(f, input, out));
+    const res = await buildArtifactArchive(input.path, out, { ...buildOptionsFrom(f, input, out), signal: s.signal });
     for (const sk of res.skipped ?? []) log.warning(`skipped ${sk.path} (${sk.kind})`);
     if (format === "human") log.success(`artifact created at ${out}`);
     else await printResult(s, format, { path: out, digest: res.digest, size: res.size, diffID: res.diffId, files: res.files.length });

@@ -35,7 +35,7 @@ export async function run(urls: string[], f: DiffFlags, s: Streams, env: NodeJS.
     }
   }
   const log = new Logger(s, format !== "human");
-  const services = createServices(f, env);
+  const services = createServices(f, env, undefined, s.signal);
   try {
     const remote = async (url: string): Promise<DiffInput> => {
       const ref = parseURLArg(url, "artifact URL is required");

@@ -22,7 +22,7 @@ export async function run(url: string | undefined, f: ListFlags, s: Streams, env
   if (ref.tag || ref.digest) log.warning(`ignoring the ${ref.digest ? "digest" : "tag"} in ${url}: listing the whole repository`);
   const sort = f.sort ?? "semver";
   if (sort !== "semver" && sort !== "flux") fail("USAGE", `--sort must be semver or flux, got "${sort}"`);
-  const services = createServices(f, env);
+  const services = createServices(f, env, undefined, s.signal);
   try {
     const target = await services.open(ref);
     const rows = await listArtifacts(target, {

@@ -35,7 +35,7 @@ export async function run(url: string | undefined, f: PullFlags, s: Streams, env
   if (op !== "extract" && op !== "copy") fail("USAGE", `--layer-operation must be extract or copy, got "${f.layerOperation}"`);
   const log = new Logger(s, f.quiet || format !== "human");
   const progress = createProgressRenderer(s, { quiet: f.quiet || format !== "human" });
-  const services = createServices(f, env, progress);
+  const services = createServices(f, env, progress, s.signal);
   try {
     if (f.creds) log.action("logging in to registry with credentials");
     log.action(`pulling artifact from ${ref.typed}`);

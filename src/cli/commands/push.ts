@@ -42,7 +42,7 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
     }
     if (created && !(ANNOTATION_CREATED in annotations)) annotations[ANNOTATION_CREATED] = created;
     const progress = createProgressRenderer(s, { quiet: f.quiet || format !== "human" });
-    const services = createServices(f, env, progress);
+    const services = createServices(f, env, progress, s.signal);
     if (f.creds) log.action("logging in to registry with credentials");
     const tag = tagOf(ref);
     log.action(`pushing artifact to ${ref.typed}`);

@@ -17,7 +17,7 @@ export async function run(url: string | undefined, f: ResolveFlags, s: Streams, 
   if (!url) fail("USAGE", "artifact repository URL is required");
   const ref = parseURLArg(url, "artifact repository URL is required");
   const log = new Logger(s, format !== "human");
-  const services = createServices(f, env);
+  const services = createServices(f, env, undefined, s.signal);
   try {
     const target = await services.open(ref);
     const r = await resolveRef(

@@ -19,7 +19,7 @@ export async function run(url: string | undefined, f: TagFlags, s: Streams, env:
   if (tags.length === 0) fail("USAGE", "--tag is required");
   const ref = parseURLArg(url, "artifact name is required");
   const log = new Logger(s, f.quiet || format !== "human");
-  const services = createServices(f, env);
+  const services = createServices(f, env, undefined, s.signal);
   try {
     if (f.creds) log.action("logging in to registry with credentials");
     log.action("tagging artifact");
