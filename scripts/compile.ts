@@ -62,6 +62,22 @@ for (const { target, out } of targets) {
   console.log(`built ${out} (${target}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
 }
 
+// The same program as one ESM file for Node >= 22 (`node dist/berth.mjs`): the portability check.
+const nodeBundle = await Bun.build({
+  entrypoints: [join(root, "src/main.ts")],
+  target: "node",
+  format: "esm",
+  minify: true,
+  naming: "berth.mjs",
+  outdir: join(root, "dist"),
+  plugins: [devtoolsStub],
+});
+if (!nodeBundle.success) {
+  for (const l of nodeBundle.logs) console.error(l);
+  process.exit(1);
+}
+console.log("built dist/berth.mjs (node)");
+
 // Smoke-run the host binary from an empty directory with an empty environment: bundling and
 // run-time resolution failures only show up here.
 const bin = join(root, "dist/berth");

@@ -4,6 +4,8 @@
  * Commands are declared here with their flags (so `--help` needs no heavy imports) and loaded lazily
  * with static paths, which keeps `berth --version` fast and lets the bundler see every module.
  */
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { CoreError } from "./core/errors.ts";
 import { EXIT_CODES } from "./cli/exit-codes.ts";
@@ -204,7 +206,15 @@ function reportError(e: unknown, s: Streams, debug: boolean): number {
   return EXIT_CODES.INTERNAL;
 }
 
-if (import.meta.main) {
+/** True when this module is the program's entry (Bun and Deno set import.meta.main; Node 22 does not). */
+function isEntry(): boolean {
+  const meta = import.meta as ImportMeta & { main?: boolean };
+  if (typeof meta.main === "boolean") return meta.main;
+  const arg = process.argv[1];
+  return arg !== undefined && import.meta.url === pathToFileURL(realpathSync(arg)).href;
+}
+
+if (isEntry()) {
   // First ^C aborts the operation so it can remove its temp files and leave outputs as they were;
   // a second one exits at once.
   const interrupt = new AbortController();

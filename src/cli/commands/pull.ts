@@ -1,6 +1,6 @@
 import { fail } from "../../core/errors.ts";
 import { pullArtifact, requireDirectory, type LayerOperation } from "../../core/artifact/pull.ts";
-import { displayRef, referenceOf } from "../../core/oci/ref.ts";
+import { displayRef, formatRef, referenceOf } from "../../core/oci/ref.ts";
 import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
 import { createProgressRenderer, Logger, parseFormat, printResult, type Streams } from "../output.ts";
 
@@ -54,7 +54,7 @@ export async function run(url: string | undefined, f: PullFlags, s: Streams, env
     for (const sk of res.extracted?.skipped ?? []) log.warning(`skipped ${sk.kind} ${sk.name} → ${sk.target}`);
     if (format !== "human") {
       await printResult(s, format, {
-        url: `oci://${displayRef(ref, { digest: res.descriptor.digest })}`,
+        url: formatRef(ref, { digest: res.descriptor.digest }),
         digest: res.descriptor.digest,
         source: res.metadata.source ?? "",
         revision: res.metadata.revision ?? "",

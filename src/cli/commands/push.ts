@@ -1,7 +1,7 @@
 import { isCoreError, fail } from "../../core/errors.ts";
 import { pushArtifact } from "../../core/artifact/push.ts";
 import { parseAnnotationFlags, formatRFC3339 } from "../../core/artifact/metadata.ts";
-import { displayRef, tagOf, type ArtifactRef } from "../../core/oci/ref.ts";
+import { displayRef, formatRef, tagOf, type ArtifactRef } from "../../core/oci/ref.ts";
 import { ANNOTATION_CREATED } from "../../core/oci/media-types.ts";
 import type { PackOptions } from "../../core/artifact/pack.ts";
 import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
@@ -64,7 +64,7 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
       } else {
         const repo = ref.kind === "registry" ? `${ref.registry}/${ref.repository}` : ref.path;
         await printResult(s, format, {
-          url: `${ref.kind === "registry" ? "oci://" : "oci-layout://"}${digestRef}`,
+          url: formatRef(ref, { digest: res.descriptor.digest }),
           repository: repo,
           tag: tag ?? "",
           digest: res.descriptor.digest,
