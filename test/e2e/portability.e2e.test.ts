@@ -8,7 +8,9 @@ import { berth, requireBinary } from "./berth-bin.ts";
 
 /** Node 22 from scripts/setup, and the Node bundle from scripts/compile. */
 const NODE = join(process.env.BERTH_CACHE ?? join(homedir(), ".cache", "berth"), "node-22.23.3", "bin", "node");
+const DENO = join(process.env.BERTH_CACHE ?? join(homedir(), ".cache", "berth"), "deno-2.9.6", "deno");
 const BUNDLE = join(import.meta.dir, "../../dist/berth.mjs");
+const MAIN = join(import.meta.dir, "../../src/main.ts");
 const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
 
 let reg: RegistryServer;
@@ -16,6 +18,7 @@ let work: string;
 beforeAll(async () => {
   requireBinary();
   if (!existsSync(NODE)) throw new Error(`${NODE} missing: run scripts/setup`);
+  if (!existsSync(DENO)) throw new Error(`${DENO} missing: run scripts/setup`);
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} missing: run scripts/compile`);
   reg = await startRegistry();
   work = await mkdtemp(join(tmpdir(), "berth-node-"));
@@ -45,4 +48,14 @@ test("on Node 22 berth gives the same digests as the compiled binary, and reads 
   expect(await readFile(join(out, "deployment.yaml"), "utf8")).toBe(await readFile(join(EXAMPLE, "deployment.yaml"), "utf8"));
   const list = await node(["list", "artifacts", `oci://${reg.host}/node/app`]);
   expect(list.stdout).toContain(`${reg.host}/node/app:v1`);
+});
+
+test("under deno run, the TypeScript sources work unchanged and give the same digest", async () => {
+  const args = ["push", "artifact", `oci://${reg.host}/deno/app:v1`, "-f", EXAMPLE, "--source=s", "--revision=r", "--reproducible", "-o", "json"];
+  const viaDeno = await run([DENO, "run", "-A", MAIN, ...args], { env: { HOME: "/nonexistent-berth-home", NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" }, timeoutMs: 60_000 });
+  expect(viaDeno.code).toBe(0);
+  const viaBin = await berth(["push", "artifact", `oci-layout://${join(work, "deno-layout")}:v1`, ...args.slice(3)]);
+  expect(JSON.parse(viaDeno.stdout).digest).toBe(JSON.parse(viaBin.stdout).digest);
+  const list = await run([DENO, "run", "-A", MAIN, "list", "artifacts", `oci://${reg.host}/deno/app`, "-o", "json"], { env: { HOME: "/nonexistent-berth-home", DENO_NO_UPDATE_CHECK: "1" } });
+  expect(JSON.parse(list.stdout)[0].tag).toBe("v1");
 });
