@@ -47,7 +47,9 @@ mkdirSync(join(root, "dist"), { recursive: true });
 for (const { target, out } of targets) {
   const t0 = performance.now();
   const res = await Bun.build({
-    entrypoints: [join(root, "src/main.ts")],
+    // The compression worker is a separate entrypoint: Bun only embeds worker scripts listed here
+    // (src/core/archive/workers.ts addresses it by its path under src/).
+    entrypoints: [join(root, "src/main.ts"), join(root, "src/core/archive/archive-worker.ts")],
     compile: { target: target as never, outfile: join(root, out), autoloadDotenv: false, autoloadBunfig: false },
     minify: true,
     bytecode: true,

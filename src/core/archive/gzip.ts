@@ -8,6 +8,7 @@
  */
 import * as zlib from "node:zlib";
 import { Readable } from "node:stream";
+import { availableParallelism } from "node:os";
 import { fail } from "../errors.ts";
 import { GoDeflater } from "./flate.ts";
 import { crc32 as portableCrc32 } from "./flate/crc32.ts";
@@ -26,6 +27,13 @@ export interface GzipOptions {
    * `"zlib"`: node:zlib level 6; faster, but digests differ from flux's.
    */
   impl?: "go" | "zlib";
+  /**
+   * Threads the `"go"` compressor may use besides the caller's. With 2 or more, deflate runs
+   * on a worker thread, overlapping with whatever produces the input; with 0 or 1, or where
+   * the runtime has no workers, it runs in the calling thread. The bytes are the same either
+   * way. Default: `os.availableParallelism()`.
+   */
+  workers?: number;
 }
 
 /** Defaults applied by {@link gzipStream}. */
@@ -122,7 +130,14 @@ export function gzipStream(src: AsyncIterable<Uint8Array>, opts: GzipOptions = {
     const gz = zlib.createGzip({ level: 6 });
     return Readable.from(src).pipe(gz) as AsyncIterable<Uint8Array>;
   }
-  return goGzip(src);
+  const workers = opts.workers ?? availableParallelism();
+  return workers >= 2 ? threadedGoGzip(src) : goGzip(src);
+}
+
+async function* threadedGoGzip(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  // Imported lazily: the worker module imports this one.
+  const { pipelinedGoGzip } = await import("./gzip-pipe.ts");
+  yield* (await pipelinedGoGzip(src)) ?? goGzip(src);
 }
 
 async function* goGzip(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
