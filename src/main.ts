@@ -31,7 +31,12 @@ export function createProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: n
     .version(VERSION, "-v, --version")
     .option("--debug", "print stack traces and causes on errors", false)
     .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: (t) => s.out.write(t), writeErr: (t) => s.err.write(t) })
+    .configureOutput({
+      writeOut: (t) => s.out.write(t),
+      writeErr: (t) => s.err.write(t),
+      // Usage errors in flux's shape: "✗ unknown option '--foo'".
+      outputError: (t, write) => write(`✗ ${t.replace(/^error: /, "")}`),
+    })
     .exitOverride();
 
   const done = (p: Promise<number>) => p.then(setExit);
