@@ -84,9 +84,14 @@ export function createProgressRenderer(s: Streams, opts: { quiet?: boolean } = {
     clear();
     const width = Math.max(10, Math.min(40, (s.err.columns ?? 80) - 50));
     for (const it of items.values()) {
-      const frac = it.total ? Math.min(1, it.done / it.total) : 0;
-      const fill = Math.round(frac * width);
-      const bar = "█".repeat(fill) + "░".repeat(width - fill);
+      let bar: string;
+      if (it.total) {
+        const fill = Math.round(Math.min(1, it.done / it.total) * width);
+        bar = "█".repeat(fill) + "░".repeat(width - fill);
+      } else {
+        // Size unknown (a build in progress): a spinner instead of a bar that never fills.
+        bar = SPINNER[Math.floor(now / 100) % SPINNER.length]!.padEnd(width);
+      }
       s.err.write(`  ${it.label.padEnd(20)} ${bar} ${human(it.done)}${it.total ? "/" + human(it.total) : ""}\n`);
       drawn++;
     }
@@ -126,6 +131,8 @@ export function createProgressRenderer(s: Streams, opts: { quiet?: boolean } = {
   };
   return Object.assign(sink, { finish: () => tty && clear() });
 }
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 export function human(n: number): string {
   if (n < 1024) return `${n} B`;
