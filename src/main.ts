@@ -12,6 +12,7 @@ import { EXIT_CODES } from "./cli/exit-codes.ts";
 import { withRegistryFlags } from "./cli/flags.ts";
 import { VERSION } from "./cli/version.ts";
 import type { Streams } from "./cli/output.ts";
+import type { RegistryFlags } from "./cli/flags.ts";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -166,6 +167,15 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     .addHelpText("after", "\nExamples:\n  berth resolve oci://ghcr.io/stefanprodan/manifests/podinfo --semver '6.x'\n")
     .action((url, opts) => done(import("./cli/commands/resolve.ts").then((m) => m.run(url, opts, s, env))));
 
+  withRegistryFlags(
+    program
+      .command("ui")
+      .argument("[url]", "oci://<registry>/<repo>[:tag] or oci-layout://<dir>[:tag] to open first")
+      .description("Browse repositories, tags, artifacts and diffs, and promote tags, in a terminal UI (also: berth with no arguments)"),
+  )
+    .addHelpText("after", "\nKeys: j/k move, enter open, / filter, d diff, p promote, ? help, q back.\n\nExamples:\n  berth ui oci://ghcr.io/org/app-config\n  berth ui oci-layout://./out\n")
+    .action((url, opts, cmd: Command) => done(startUi(url, { ...opts, timeout: cmd.getOptionValueSource("timeout") === "default" ? "0" : opts.timeout }, s, env)));
+
   program
     .command("completion")
     .argument("<shell>", "bash, zsh or fish")
@@ -176,11 +186,53 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
   return program;
 }
 
+/**
+ * `berth ui`: builds the registry services from the flags, and the TUI's file-backed history and
+ * docker-config registries, then hands the terminal to the UI (loaded lazily: nothing from React or
+ * Ink is on the path of other commands).
+ */
+async function startUi(url: string | undefined, flags: RegistryFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
+  if (!s.out.isTTY || !process.stdin.isTTY) throw new CoreError({ code: "USAGE", message: "berth ui needs a terminal: stdin and stdout must be a TTY" });
+  const [{ createServices }, { runTui }, { createFileHistory, registriesFromDockerConfig }, { readTarEntries }, fs, path, os] = await Promise.all([
+    import("./cli/services.ts"),
+    import("./tui/run.ts"),
+    import("./tui/local-state.ts"),
+    import("./core/archive/extract.ts"),
+    import("node:fs/promises"),
+    import("node:path"),
+    import("node:os"),
+  ]);
+  const home = env.HOME ?? os.homedir();
+  const files = {
+    read: (p: string) => fs.readFile(p, "utf8"),
+    write: async (p: string, text: string) => {
+      await fs.mkdir(path.dirname(p), { recursive: true });
+      await fs.writeFile(p, text);
+    },
+  };
+  const dockerConfig = path.join(env.DOCKER_CONFIG ?? path.join(home, ".docker"), "config.json");
+  const registries = registriesFromDockerConfig(await files.read(dockerConfig).catch(() => ""));
+  const history = createFileHistory({ path: path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "berth", "ui-history.json"), files });
+  const services = createServices(flags, env, undefined, s.signal);
+  try {
+    await runTui({
+      services: { open: (ref) => services.open(ref), readTar: (tar) => readTarEntries(tar), history, registries, signal: s.signal },
+      url,
+      color: !env.NO_COLOR,
+    });
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
+
 /** Runs berth with argv; returns the exit code. Exported for in-process tests. */
 export async function runMain(argv: string[], s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   let code = 0;
   const program = createProgram(s, env, (n) => (code = n));
   const debug = argv.includes("--debug");
+  // `berth` alone on a terminal opens the UI (as k9s and lazygit do); piped, it prints help as before.
+  if (argv.length === 0 && s.out.isTTY && process.stdin.isTTY) argv = ["ui"];
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;

@@ -1,0 +1,214 @@
+/**
+ * The TUI's operations, written over core Targets (so tests run them on in-memory stores and the
+ * app on registries). Every function takes the repository as a URL string (`oci://…` or
+ * `oci-layout://…`) without tag; screens keep only strings in their state.
+ */
+import {
+  CoreError,
+  diffArtifacts,
+  fetchImageManifest,
+  fromAnnotations,
+  isCoreError,
+  parseArtifactURL,
+  tagArtifact,
+  type ArtifactDiff,
+  type ArtifactRef,
+  type Descriptor,
+  type DiffInput,
+  type Target,
+} from "../core/index.ts";
+import type { DiffTarget } from "./models/page-stack.ts";
+import type { PromotePlan } from "./models/promote.ts";
+import type { TagInfo } from "./models/tags.ts";
+import type { TuiServices } from "./services.ts";
+
+/** Files larger than this open truncated in the viewer. */
+export const MAX_VIEW_BYTES = 1 << 20;
+/** Entries listed per artifact at most (the listing streams the layer). */
+export const MAX_LIST_ENTRIES = 100_000;
+
+/** Parses a repository URL (a tag or digest on it is dropped). Throws REF_INVALID. */
+export function parseRepo(url: string): ArtifactRef {
+  const ref = parseArtifactURL(url.trim());
+  return { ...ref, tag: undefined, digest: undefined };
+}
+
+/** `oci://host/repo` or `oci-layout://dir`, the canonical form screens use as a key. */
+export function repoURL(ref: ArtifactRef): string {
+  return ref.kind === "registry" ? `oci://${ref.registry}/${ref.repository}` : `oci-layout://${ref.path}`;
+}
+
+/** A one-line message for any error: the core's message plus its hint. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof CoreError) return e.details.hint ? `${e.message} (${e.details.hint})` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Opens targets once per repository URL. */
+export class Repos {
+  private readonly cache = new Map<string, Promise<Target>>();
+  constructor(readonly services: TuiServices) {}
+
+  /** The target of a repository URL. */
+  target(url: string): Promise<Target> {
+    let t = this.cache.get(url);
+    if (!t) {
+      t = this.services.open(parseRepo(url));
+      this.cache.set(url, t);
+      t.catch(() => this.cache.delete(url));
+    }
+    return t;
+  }
+}
+
+/** Tag names of a repository, as the backend returns them. */
+export async function listTags(repos: Repos, url: string, signal?: AbortSignal): Promise<string[]> {
+  return (await repos.target(url)).tags({ signal });
+}
+
+/** Digest and Flux metadata of one tag. */
+export async function describeTag(repos: Repos, url: string, tag: string, signal?: AbortSignal): Promise<TagInfo> {
+  const m = await fetchImageManifest(await repos.target(url), tag, { signal });
+  const md = fromAnnotations(m.manifest.annotations ?? m.index?.annotations);
+  return { digest: m.descriptor.digest, mediaType: m.descriptor.mediaType, created: md.created ?? "", source: md.source ?? "", revision: md.revision ?? "" };
+}
+
+/** Everything the Artifact screen shows except the file tree. */
+export interface ArtifactDetails {
+  digest: string;
+  mediaType: string;
+  /** The manifest as pretty JSON. */
+  manifestText: string;
+  annotations: Record<string, string>;
+  config: Descriptor;
+  layers: Descriptor[];
+  /** For an index: the child that was picked. */
+  childDigest?: string;
+}
+
+/** Fetches a tag's manifest (the linux/amd64 child of an index). */
+export async function inspectArtifact(repos: Repos, url: string, tag: string, signal?: AbortSignal): Promise<ArtifactDetails> {
+  const m = await fetchImageManifest(await repos.target(url), tag, { signal });
+  return {
+    digest: m.descriptor.digest,
+    mediaType: m.descriptor.mediaType,
+    manifestText: JSON.stringify(JSON.parse(new TextDecoder().decode(m.bytes)), null, 2),
+    annotations: { ...(m.index?.annotations ?? {}), ...(m.manifest.annotations ?? {}) },
+    config: m.manifest.config,
+    layers: m.manifest.layers,
+    ...(m.index ? { childDigest: m.manifestDescriptor.digest } : {}),
+  };
+}
+
+/** A regular file in an artifact's layer. */
+export interface LayerFile {
+  path: string;
+  size: number;
+}
+
+function isGzip(layer: Descriptor): boolean {
+  return layer.mediaType.endsWith("gzip") || layer.mediaType.endsWith(".tgz");
+}
+
+async function* tarStream(repos: Repos, url: string, layer: Descriptor, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+  const body = await (await repos.target(url)).fetch(layer, { signal });
+  if (!isGzip(layer)) {
+    yield* body;
+    return;
+  }
+  // Streamed through the platform's gunzip: the layer is never held in memory.
+  const it = body[Symbol.asyncIterator]();
+  const compressed = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const r = await it.next();
+      if (r.done) c.close();
+      else c.enqueue(r.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+  const gunzipped = compressed.pipeThrough(new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
+  for await (const chunk of gunzipped as unknown as AsyncIterable<Uint8Array>) yield chunk;
+}
+
+function cleanName(name: string): string {
+  return name.replace(/^(\.\/)+/, "").replace(/^\/+/, "");
+}
+
+async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const _ of body) {
+    /* skip the entry's content */
+  }
+}
+
+/** Lists the regular files of a layer by streaming it; bodies are skipped, nothing is written. */
+export async function listLayerFiles(repos: Repos, url: string, layer: Descriptor, signal?: AbortSignal): Promise<LayerFile[]> {
+  const out: LayerFile[] = [];
+  for await (const e of repos.services.readTar(tarStream(repos, url, layer, signal))) {
+    if (e.header.type === "0" || e.header.type === "\0" || e.header.type === "7") out.push({ path: cleanName(e.header.name), size: e.header.size });
+    await drain(e.body);
+    if (out.length >= MAX_LIST_ENTRIES) break;
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** One file's text (up to MAX_VIEW_BYTES); `truncated` tells when it was cut. */
+export async function readLayerFile(repos: Repos, url: string, layer: Descriptor, path: string, signal?: AbortSignal): Promise<{ text: string; truncated: boolean; binary: boolean }> {
+  for await (const e of repos.services.readTar(tarStream(repos, url, layer, signal))) {
+    if (cleanName(e.header.name) !== path) {
+      await drain(e.body);
+      continue;
+    }
+    const chunks: Uint8Array[] = [];
+    let n = 0;
+    let truncated = false;
+    for await (const c of e.body) {
+      if (n >= MAX_VIEW_BYTES) {
+        truncated = true;
+        continue;
+      }
+      chunks.push(c);
+      n += c.length;
+    }
+    const bytes = Buffer.concat(chunks).subarray(0, MAX_VIEW_BYTES);
+    const binary = bytes.subarray(0, 8000).includes(0);
+    return { text: binary ? "" : new TextDecoder().decode(bytes), truncated: truncated || n > MAX_VIEW_BYTES, binary };
+  }
+  throw new CoreError({ code: "NOT_FOUND", message: `${path} is not in the artifact's layer` });
+}
+
+async function diffInput(repos: Repos, url: string, t: DiffTarget): Promise<DiffInput> {
+  if (t.kind === "local") return { kind: "local", path: t.path };
+  return { kind: "remote", label: `${url}:${t.tag}`, target: await repos.target(url), reference: t.tag };
+}
+
+/** Diffs two sides with the core engine (`berth diff artifact`'s). */
+export async function diffSides(repos: Repos, url: string, oldSide: DiffTarget, newSide: DiffTarget, signal?: AbortSignal): Promise<ArtifactDiff> {
+  const [a, b] = await Promise.all([diffInput(repos, url, oldSide), diffInput(repos, url, newSide)]);
+  return diffArtifacts(a, b, { signal });
+}
+
+/** Works out what promoting `source` to `target` changes. A missing target tag is a new tag, not an error. */
+export async function planPromotion(repos: Repos, url: string, source: string, target: string, signal?: AbortSignal): Promise<PromotePlan> {
+  const t = await repos.target(url);
+  const src = await t.resolve(source, { signal });
+  let dst: Descriptor | undefined;
+  try {
+    dst = await t.resolve(target, { signal });
+  } catch (e) {
+    if (!isCoreError(e, "NOT_FOUND")) throw e;
+  }
+  const plan: PromotePlan = { source, target, sourceDigest: src.digest, ...(dst ? { targetDigest: dst.digest } : {}) };
+  if (!dst || dst.digest === src.digest) return plan;
+  const d = await diffSides(repos, url, { kind: "tag", tag: target }, { kind: "tag", tag: source }, signal);
+  return d.changes ? { ...plan, changes: d.changes } : plan;
+}
+
+/**
+ * Points `target` at the source's digest (not at the source tag, which may have moved since the
+ * review): the reviewed content is what gets promoted.
+ */
+export async function promote(repos: Repos, url: string, plan: PromotePlan, signal?: AbortSignal): Promise<Descriptor> {
+  return tagArtifact(await repos.target(url), plan.sourceDigest, [plan.target], { signal });
+}

@@ -1,0 +1,59 @@
+/**
+ * What the TUI needs from the outside world, passed in by `src/main.ts` (the DI seam of design §2.6
+ * #10): targets opened from references, the file I/O for history, and the registries known from the
+ * docker config. The TUI itself reads no environment and touches no files.
+ */
+import { createContext, useContext } from "react";
+import type { ArtifactRef, Target } from "../core/index.ts";
+
+/** One tar entry as a streaming tar reader yields it. */
+export interface TarEntry {
+  header: { name: string; type: string; size: number; mode: number };
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Streams the entries of an (uncompressed) tar stream; read or skip each body before the next. */
+export type TarReader = (tar: AsyncIterable<Uint8Array>) => AsyncIterable<TarEntry>;
+
+/** Recently opened repositories. */
+export interface HistoryStore {
+  /** Newest first; [] when there is none yet. */
+  load(): Promise<string[]>;
+  /** Records a repository URL as the newest entry. */
+  add(url: string): Promise<void>;
+}
+
+/** Services the TUI is given. */
+export interface TuiServices {
+  /** Opens a registry repository or an OCI layout. */
+  open(ref: ArtifactRef): Promise<Target>;
+  /** Streaming tar reader (core's), injected because the core index does not export one yet. */
+  readTar: TarReader;
+  /** Recent repositories. */
+  history: HistoryStore;
+  /** Registries the docker config holds credentials for, e.g. `ghcr.io`. */
+  registries: readonly string[];
+  /** Aborted when the program is interrupted; every operation also gets its own signal. */
+  signal?: AbortSignal;
+}
+
+/** An in-memory history, for tests and for when the state directory cannot be written. */
+export function memoryHistory(initial: string[] = []): HistoryStore {
+  let items = [...initial];
+  return {
+    load: async () => [...items],
+    add: async (url) => {
+      items = [url, ...items.filter((x) => x !== url)].slice(0, 20);
+    },
+  };
+}
+
+/** Context carrying the services to the views. */
+export const ServicesContext = createContext<TuiServices | null>(null);
+
+/** The services of the running app; throws when used outside the app. */
+export function useServices(): TuiServices {
+  const s = useContext(ServicesContext);
+  if (!s) throw new Error("useServices outside <ServicesContext.Provider>");
+  return s;
+}

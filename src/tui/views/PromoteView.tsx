@@ -1,0 +1,139 @@
+import { Box, Text } from "ink";
+import { useEffect, useMemo, useReducer } from "react";
+import { useAppApi } from "../app-context.ts";
+import { errorMessage, listTags, planPromotion, promote } from "../api.ts";
+import DiffPanel, { splitHeight } from "../components/DiffPanel.tsx";
+import Table from "../components/Table.tsx";
+import useAsync from "../hooks/use-async.ts";
+import useKeys from "../hooks/use-keys.ts";
+import useRepos from "../hooks/use-repos.ts";
+import useSpinner from "../hooks/use-spinner.ts";
+import useTable from "../hooks/use-table.ts";
+import { actionFor, KEYMAPS, tableAction } from "../keymap.ts";
+import { createDiffView, diffViewReducer } from "../models/diff-view.ts";
+import { createPromote, promoteReducer } from "../models/promote.ts";
+import { fit, shortDigest } from "../render/tag-row.ts";
+import { isSignatureOrReferrerTag, sortTags } from "../../core/index.ts";
+
+/** Props of {@link PromoteView}. */
+export interface PromoteViewProps {
+  readonly active: boolean;
+  readonly repo: string;
+  readonly source: string;
+}
+
+/** Promote: pick a target tag, review what it will change, confirm, retag by digest. */
+export default function PromoteView({ active, repo, source }: PromoteViewProps) {
+  const app = useAppApi();
+  const repos = useRepos();
+  const [state, dispatch] = useReducer(promoteReducer, source, createPromote);
+  const tags = useAsync(async (signal) => sortTags((await listTags(repos, repo, signal)).filter((t) => t !== source && !isSignatureOrReferrerTag(t))), `${repo}:${source}`);
+  const candidates = tags.status === "ok" ? tags.value : [];
+  const [table, move] = useTable(candidates, Math.max(1, app.height - 3));
+  const spin = useSpinner(tags.status === "loading" || state.step === "planning" || state.step === "tagging");
+
+  const plan = state.step === "review" || state.step === "tagging" || state.step === "done" ? state.plan : undefined;
+  const { listHeight, patchHeight } = splitHeight(app.height - 4, plan?.changes ? plan.changes.objects.length + plan.changes.files.length : 0);
+  const initialDiff = useMemo(() => (plan?.changes ? createDiffView(plan.changes, listHeight, patchHeight) : undefined), [plan?.changes]);
+  const [diff, diffDispatch] = useReducer(diffViewReducer, initialDiff ?? createDiffView({ equal: true, summary: { files: { added: 0, removed: 0, modified: 0 }, objects: { added: 0, removed: 0, changed: 0 } }, files: [], objects: [] }));
+  useEffect(() => {
+    if (initialDiff) diffDispatch({ kind: "reset", state: initialDiff });
+  }, [initialDiff]);
+
+  useEffect(() => {
+    if (state.step !== "planning") return;
+    const ac = new AbortController();
+    planPromotion(repos, repo, state.source, state.target, ac.signal).then(
+      (p) => ac.signal.aborted || dispatch({ kind: "planned", plan: p }),
+      (e) => ac.signal.aborted || dispatch({ kind: "failed", error: errorMessage(e) }),
+    );
+    return () => ac.abort();
+  }, [state, repos, repo]);
+
+  useEffect(() => {
+    if (state.step !== "tagging") return;
+    // Not aborted on unmount: a retag that started is allowed to finish.
+    promote(repos, repo, state.plan).then(
+      () => {
+        dispatch({ kind: "tagged" });
+        app.flash(`✔ ${state.plan.target} now points at ${shortDigest(state.plan.sourceDigest)}`);
+      },
+      (e) => dispatch({ kind: "failed", error: errorMessage(e) }),
+    );
+  }, [state, repos, repo, app]);
+
+  useKeys((name) => {
+    const action = actionFor(KEYMAPS.promote, name);
+    const t = tableAction(action);
+    if (state.step === "pick") {
+      if (t) move(t);
+      else if (action === "pick" && candidates[table.cursor]) dispatch({ kind: "pick", target: candidates[table.cursor]! });
+      else if (action === "newTag") app.prompt({ label: `promote ${source} to new tag: `, onSubmit: (v) => v.trim() && dispatch({ kind: "pick", target: v.trim() }) });
+      else return false;
+      return true;
+    }
+    if (state.step === "review") {
+      if (action === "confirm") dispatch({ kind: "confirm" });
+      else if (action === "diff" && state.plan.targetDigest) app.push({ kind: "diff", repo, old: { kind: "tag", tag: state.plan.target }, new: { kind: "tag", tag: source } });
+      else if (t) diffDispatch({ kind: "list", action: t });
+      else if (name === "esc" || name === "n" || name === "q") dispatch({ kind: "back" });
+      else return false;
+      return true;
+    }
+    if (state.step === "failed" && (name === "esc" || name === "q")) {
+      dispatch({ kind: "back" });
+      return true;
+    }
+    return state.step === "tagging";
+  }, active);
+
+  const t = app.theme;
+  const w = app.width;
+  switch (state.step) {
+    case "pick":
+      return (
+        <Box flexDirection="column">
+          <Text bold wrap="truncate">
+            {fit(`Promote ${source}: pick the tag to point at it (enter), or n for a new tag name`, w)}
+          </Text>
+          {tags.status === "error" ? <Text color={t.error}>✗ {tags.error}</Text> : null}
+          <Table header="TARGET TAG" state={table} width={w} theme={t} empty={tags.status === "loading" ? `${spin} listing tags…` : "no other tags: press n"} row={(i) => ({ key: candidates[i]!, text: candidates[i]! })} />
+        </Box>
+      );
+    case "planning":
+      return <Text>{`${spin} comparing ${state.target} (now) with ${state.source}…`}</Text>;
+    case "failed":
+      return (
+        <Box flexDirection="column">
+          <Text color={t.error} wrap="truncate">{`✗ promote ${state.source}${state.target ? ` → ${state.target}` : ""} failed: ${state.error}`}</Text>
+          <Text color={t.dim}>esc: back to picking a tag</Text>
+        </Box>
+      );
+    default: {
+      const p = state.plan;
+      const same = p.targetDigest === p.sourceDigest;
+      const head = p.targetDigest ? `${p.target}: ${shortDigest(p.targetDigest)} → ${shortDigest(p.sourceDigest)} (${p.source})` : `${p.target}: new tag → ${shortDigest(p.sourceDigest)} (${p.source})`;
+      const question =
+        state.step === "done"
+          ? `✔ promoted: ${p.target} now points at ${shortDigest(p.sourceDigest)}; esc to go back`
+          : state.step === "tagging"
+            ? `${spin} tagging ${p.target}…`
+            : same
+              ? `${p.target} already points at ${p.source}'s digest: nothing to do (esc)`
+              : `Promote ${p.source} to ${p.target}? y to confirm, n/esc to pick another tag${p.targetDigest ? ", d for the full diff" : ""}`;
+      const summary = !p.targetDigest ? "the tag does not exist yet: it will be created" : same ? "" : p.changes ? "" : "the files are identical; only the archive differs";
+      return (
+        <Box flexDirection="column">
+          <Text bold wrap="truncate">
+            {fit(head, w)}
+          </Text>
+          <Text bold color={state.step === "done" ? t.added : t.highlight} wrap="truncate">
+            {fit(question, w)}
+          </Text>
+          {summary ? <Text color={t.dim}>{summary}</Text> : null}
+          {p.changes && diff.entries.length > 0 ? <DiffPanel state={diff} app={app} listHeight={listHeight} patchHeight={patchHeight} /> : null}
+        </Box>
+      );
+    }
+  }
+}
