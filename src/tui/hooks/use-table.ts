@@ -15,7 +15,8 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
  */
 export default function useTable(keys: readonly string[], height: number): [TableState, (a: TableAction) => void] {
   const [state, dispatch] = useReducer(
-    (s: TableState, x: { a: TableAction; keys: readonly string[] }) => tableReducer(s, x.a, x.keys),
+    // Rows are synced first, so a key pressed before the rows effect ran still acts on the rows shown.
+    (s: TableState, x: { a: TableAction; keys: readonly string[] }) => tableReducer(tableReducer(s, { kind: "rows", keys: x.keys }), x.a, x.keys),
     undefined,
     () => tableReducer(createTable(height), { kind: "rows", keys }),
   );

@@ -10,10 +10,10 @@ import useRepos from "../hooks/use-repos.ts";
 import useSpinner from "../hooks/use-spinner.ts";
 import useTable from "../hooks/use-table.ts";
 import { actionFor, KEYMAPS, tableAction } from "../keymap.ts";
-import { createDiffView, diffViewReducer } from "../models/diff-view.ts";
+import { createDiffView, diffViewReducer, type DiffViewAction, type DiffViewState } from "../models/diff-view.ts";
 import { createPromote, promoteReducer } from "../models/promote.ts";
 import { fit, shortDigest } from "../render/tag-row.ts";
-import { isSignatureOrReferrerTag, sortTags } from "../../core/index.ts";
+import { isSignatureOrReferrerTag, sortTags, type TreeDiff } from "../../core/index.ts";
 
 /** Props of {@link PromoteView}. */
 export interface PromoteViewProps {
@@ -35,10 +35,16 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
   const plan = state.step === "review" || state.step === "tagging" || state.step === "done" ? state.plan : undefined;
   const { listHeight, patchHeight } = splitHeight(app.height - 4, plan?.changes ? plan.changes.objects.length + plan.changes.files.length : 0);
   const initialDiff = useMemo(() => (plan?.changes ? createDiffView(plan.changes, listHeight, patchHeight) : undefined), [plan?.changes]);
-  const [diff, diffDispatch] = useReducer(diffViewReducer, initialDiff ?? createDiffView({ equal: true, summary: { files: { added: 0, removed: 0, modified: 0 }, objects: { added: 0, removed: 0, changed: 0 } }, files: [], objects: [] }));
-  useEffect(() => {
-    if (initialDiff) diffDispatch({ kind: "reset", state: initialDiff });
-  }, [initialDiff]);
+  // The review's list state belongs to one plan: a new plan starts from its own initial view.
+  const [diffState, diffDispatch] = useReducer(
+    (s: { from?: TreeDiff; view?: DiffViewState }, x: { a: DiffViewAction; from: TreeDiff; init: DiffViewState }) => ({
+      from: x.from,
+      view: diffViewReducer(s.from === x.from && s.view ? s.view : x.init, x.a),
+    }),
+    {},
+  );
+  const diff = plan?.changes && diffState.from === plan.changes && diffState.view ? diffState.view : initialDiff;
+  const moveDiff = (a: DiffViewAction) => plan?.changes && initialDiff && diffDispatch({ a, from: plan.changes, init: initialDiff });
 
   useEffect(() => {
     if (state.step !== "planning") return;
@@ -75,7 +81,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
     if (state.step === "review") {
       if (action === "confirm") dispatch({ kind: "confirm" });
       else if (action === "diff" && state.plan.targetDigest) app.push({ kind: "diff", repo, old: { kind: "tag", tag: state.plan.target }, new: { kind: "tag", tag: source } });
-      else if (t) diffDispatch({ kind: "list", action: t });
+      else if (t) moveDiff({ kind: "list", action: t });
       else if (name === "esc" || name === "n" || name === "q") dispatch({ kind: "back" });
       else return false;
       return true;
@@ -131,7 +137,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
             {fit(question, w)}
           </Text>
           {summary ? <Text color={t.dim}>{summary}</Text> : null}
-          {p.changes && diff.entries.length > 0 ? <DiffPanel state={diff} app={app} listHeight={listHeight} patchHeight={patchHeight} /> : null}
+          {diff && diff.entries.length > 0 ? <DiffPanel state={diff} app={app} listHeight={listHeight} patchHeight={patchHeight} /> : null}
         </Box>
       );
     }

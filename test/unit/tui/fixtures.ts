@@ -1,0 +1,50 @@
+/** A real in-memory repository with Flux artifacts pushed by core's push, for the TUI's tests. */
+import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MemoryStore, pushArtifact, tagArtifact } from "../../../src/core/index.ts";
+import { readTarEntries } from "../../../src/core/archive/extract.ts";
+import { memoryHistory, type TuiServices } from "../../../src/tui/services.ts";
+
+export const deployment = (image: string, replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+spec:
+  replicas: ${replicas}
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ${image}
+`;
+
+/** Pushes a tree of files as an artifact under `tag`. */
+export async function pushFiles(store: MemoryStore, tag: string, files: Record<string, string>, revision = "main@sha1:0"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-tui-"));
+  try {
+    for (const [p, text] of Object.entries(files)) {
+      await mkdir(join(dir, p, ".."), { recursive: true });
+      await writeFile(join(dir, p), text);
+    }
+    const r = await pushArtifact(dir, store, tag, { metadata: { source: "https://git.example/app", revision, created: "2024-05-01T12:00:00Z" } });
+    return r.descriptor.digest;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A repository with v1.0.0 (= prod), v1.1.0 (image and replicas bumped, = staging) and a cosign
+ * signature tag; `services` opens it for any URL.
+ */
+export async function sampleRepo(): Promise<{ store: MemoryStore; services: TuiServices; digests: Record<string, string> }> {
+  const store = new MemoryStore("oci://mem/app");
+  const v1 = await pushFiles(store, "v1.0.0", { "deploy.yaml": deployment("ghcr.io/x/web:1.0.0", 1), "README.md": "hello\n" }, "main@sha1:1111");
+  const v2 = await pushFiles(store, "v1.1.0", { "deploy.yaml": deployment("ghcr.io/x/web:1.1.0", 3), "README.md": "hello\n" }, "main@sha1:2222");
+  await tagArtifact(store, "v1.0.0", ["prod"]);
+  await tagArtifact(store, "v1.1.0", ["staging", `sha256-${"c".repeat(64)}.sig`]);
+  const services: TuiServices = { open: async () => store, readTar: (t) => readTarEntries(t), history: memoryHistory(), registries: ["ghcr.io"] };
+  return { store, services, digests: { v1, v2 } };
+}
