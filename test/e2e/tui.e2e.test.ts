@@ -1,0 +1,155 @@
+/**
+ * The TUI of the compiled binary in a real terminal: tmux runs `berth ui` against the harness's real
+ * registry; keys go in with send-keys and the screen comes back with capture-pane.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run, startRegistry, type RegistryServer } from "../harness/index.ts";
+import { BERTH_BIN, berth, requireBinary } from "./berth-bin.ts";
+
+const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
+const SOCKET_PREFIX = `berth-e2e-${process.pid}`;
+const sockets: string[] = [];
+let SOCKET = "";
+
+let reg: RegistryServer;
+let work: string;
+let home: string;
+let repo: string;
+
+async function tmux(...args: string[]) {
+  const r = await run(["tmux", "-L", SOCKET, "-f", "/dev/null", ...args], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const screen = () => tmux("capture-pane", "-p", "-t", "ui");
+
+async function waitScreen(pred: (s: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < end) {
+    last = await screen();
+    if (pred(last)) return last;
+    await Bun.sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
+}
+
+/** Sends keys one at a time, as a person types. */
+async function keys(...ks: string[]) {
+  for (const k of ks) {
+    await tmux("send-keys", "-t", "ui", k);
+    await Bun.sleep(60);
+  }
+}
+
+/** Starts `berth <args>` in a fresh 80x24 tmux session; the shell reports the exit code and the tty mode after it. */
+async function startUi(args: string[]) {
+  // A tmux server per run: no race with the previous one shutting down.
+  SOCKET = `${SOCKET_PREFIX}-${sockets.length}`;
+  sockets.push(SOCKET);
+  const cmd = [BERTH_BIN, ...args].map((a) => `'${a}'`).join(" ");
+  const script = `${cmd}; echo "EXIT:$?"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo; sleep 600`;
+  await tmux("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", "-e", `HOME=${home}`, "-e", "NO_COLOR=1", "-e", "TERM=xterm-256color", "sh", "-c", script);
+  await tmux("set-option", "-t", "ui", "window-size", "manual");
+}
+
+beforeAll(async () => {
+  requireBinary();
+  reg = await startRegistry();
+  work = await mkdtemp(join(tmpdir(), "berth-tui-e2e-"));
+  home = join(work, "home");
+  repo = `oci://${reg.host}/e2e/podinfo`;
+  const v2 = join(work, "v2");
+  await cp(EXAMPLE, v2, { recursive: true });
+  const dep = join(v2, "deployment.yaml");
+  await writeFile(dep, (await readFile(dep, "utf8")).replace(/replicas: \d+/, "replicas: 7").replace(/(image: [^:\s]+):\S+/, "$1:7.0.0"));
+  const meta = (rev: string) => ["--source=https://github.com/example/podinfo", `--revision=main@sha1:${rev.repeat(40)}`];
+  for (const [tag, dir, rev] of [["1.0.0", EXAMPLE, "1"], ["1.1.0", v2, "2"]] as const) {
+    const r = await berth(["push", "artifact", `${repo}:${tag}`, "-f", dir, ...meta(rev), "-q"]);
+    expect(r.code).toBe(0);
+  }
+  expect((await berth(["tag", "artifact", `${repo}:1.0.0`, "--tag", "production", "-q"])).code).toBe(0);
+  expect((await berth(["tag", "artifact", `${repo}:1.1.0`, "--tag", "staging", "-q"])).code).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  for (const sock of sockets) await run(["tmux", "-L", sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
+  await reg?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function digestOf(tag: string): Promise<string> {
+  const r = await berth(["list", "artifacts", repo, "-o", "json"]);
+  const rows = JSON.parse(r.stdout) as { url?: string; tag?: string; digest: string }[];
+  const row = rows.find((x) => x.tag === tag || x.url?.endsWith(`:${tag}`));
+  if (!row) throw new Error(`no ${tag} in ${r.stdout}`);
+  return row.digest;
+}
+
+describe("berth ui in a real terminal (compiled binary, real registry)", () => {
+  test("tags, diff, promote, resize, and ^C leaves the terminal as it was", async () => {
+    await startUi(["ui", repo]);
+    let s = await waitScreen((x) => x.includes("main@sha1:2222") && x.includes("main@sha1:1111"), "tags filled in");
+    const lines = s.split("\n");
+    expect(lines[0]).toContain(`berth › repositories › ${repo}`);
+    expect(s).toMatch(/▸ 1\.1\.0 \(2\)\s+sha256:[0-9a-f]{12}/);
+    expect(s).toContain("└ staging");
+    expect(s).toContain("└ production");
+    expect(lines.some((l) => l.startsWith("<enter> inspect"))).toBe(true);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+
+    // Diff with the next older tag: the engine's highlights for replicas and image.
+    await keys("d");
+    s = await waitScreen((x) => x.includes("replicas"), "diff");
+    expect(s).toContain("diff 1.0.0 → 1.1.0");
+    expect(s).toMatch(/• replicas \d+ → 7/);
+    expect(s).toMatch(/• image \S+ → 7\.0\.0/);
+    expect(s).toContain("+  replicas: 7");
+
+    // Promote 1.1.0 to production, after reviewing what production will change.
+    const before = await digestOf("production");
+    await keys("q", "p");
+    s = await waitScreen((x) => x.includes("TARGET TAG") && x.includes("production"), "promote: pick");
+    const rows = s.split("\n").filter((l) => /^[▸ ] \S/.test(l) && !l.includes("TARGET"));
+    await keys(...Array(rows.findIndex((l) => l.includes("production"))).fill("j"), "Enter");
+    s = await waitScreen((x) => x.includes("Promote 1.1.0 to production?"), "promote: review");
+    expect(s).toMatch(/production: sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12} \(1\.1\.0\)/);
+    expect(s).toMatch(/replicas \d+ → 7/);
+    expect(await digestOf("production")).toBe(before);
+    await keys("y");
+    await waitScreen((x) => x.includes("✔ promoted: production now points at"), "promote: done");
+    expect(await digestOf("production")).toBe(await digestOf("1.1.0"));
+
+    // Resize: the tag table gains the SOURCE column on a wide terminal.
+    await keys("Escape");
+    await waitScreen((x) => x.includes("TAG") && x.includes("REVISION"), "back on tags");
+    await tmux("resize-window", "-t", "ui", "-x", "120", "-y", "30");
+    s = await waitScreen((x) => x.includes("SOURCE"), "wide layout");
+    expect(s).toContain("https://github.com/example/podinfo");
+
+    // ^C quits from anywhere; the shell sees a cooked terminal and the primary screen again.
+    await keys("Enter");
+    await waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
+    await keys("C-c");
+    s = await waitScreen((x) => x.includes("EXIT:"), "exit");
+    expect(s).toContain("EXIT:0");
+    expect(s).toMatch(/(^|\s)icanon(\s|$)/m);
+    expect(s).toMatch(/(^|\s)echo(\s|$)/m);
+    expect(s).not.toContain("[1 Manifest]");
+  }, 90_000);
+
+  test("berth with no arguments on a terminal opens the UI, with the history of recent repositories", async () => {
+    await startUi([]);
+    const s = await waitScreen((x) => x.includes("REPOSITORY") && x.includes(repo), "repositories");
+    expect(s.split("\n")[0]).toContain("berth › repositories");
+    expect(s).toMatch(new RegExp(`▸ ${repo.replace(/[.]/g, "\\.")}\\s+recent`));
+    await keys("Enter");
+    await waitScreen((x) => x.includes("main@sha1:2222"), "tags from history");
+    await keys("q", "q");
+    expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
+  }, 60_000);
+});
