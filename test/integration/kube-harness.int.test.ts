@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { installCRDs, KUBE_VERSION, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
 
@@ -158,6 +158,7 @@ describe("kube harness", () => {
     await extra.stop();
     await expect(kubeFetch(extra, "/readyz")).rejects.toThrow();
     await expect(fetch(`${etcd}/health`)).rejects.toThrow();
+    expect(existsSync(extra.kubeconfigPath)).toBe(false);
     expect(url).not.toBe(kube.url);
   }, 90_000);
 });
