@@ -7,3 +7,4 @@ export * from "./registry.ts";
 export * from "./skopeo.ts";
 export * from "./peers.ts";
 export * from "./oci-layout.ts";
+export * from "./kube.ts";
