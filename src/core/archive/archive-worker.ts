@@ -1,14 +1,14 @@
 /**
  * Entry point of the compression worker (see workers.ts for how it is started, and
  * scripts/compile.ts, which must list this file as an extra entrypoint). It answers the
- * messages defined in worker-protocol.ts; all state lives in this thread.
+ * messages of worker-protocol.ts and keeps no state between them.
  */
-import { GoGzipWriter } from "./gzip.ts";
+import { encodeBlocks } from "./flate/encode-blocks.ts";
+import { matchSegment } from "./flate/segment-match.ts";
 import type { FromWorker, ToWorker } from "./worker-protocol.ts";
 import { workerScope } from "./workers.ts";
 
 const scope = workerScope();
-let gzip: GoGzipWriter | null = null;
 
 function send(msg: FromWorker, transfer?: ArrayBuffer[]): void {
   scope.post(msg, transfer);
@@ -18,23 +18,27 @@ scope.onMessage((raw) => {
   const msg = raw as ToWorker;
   try {
     switch (msg.t) {
-      case "gzip-data": {
-        gzip ??= new GoGzipWriter();
-        gzip.writeNoTake(msg.data);
-        const out = gzip.pending >= msg.emitAt ? gzip.take() : new Uint8Array(0);
-        send({ t: "gzip-out", data: out }, [out.buffer]);
+      case "match": {
+        const r = matchSegment(msg.job);
+        const result = { ...r, buf: msg.job.buf };
+        send({ t: "match-done", id: msg.id, result }, [
+          r.tokens.buffer,
+          r.stateA.buffer,
+          r.stateB.buffer,
+          r.countA.buffer,
+          r.countB.buffer,
+          msg.job.buf.buffer as ArrayBuffer,
+        ] as ArrayBuffer[]);
         break;
       }
-      case "gzip-end": {
-        gzip ??= new GoGzipWriter();
-        const out = gzip.close();
-        gzip = null;
-        send({ t: "gzip-done", data: out }, [out.buffer]);
+      case "encode": {
+        const result = encodeBlocks(msg.job);
+        send({ t: "encode-done", id: msg.id, result }, result.parts.map((p) => p.data.buffer as ArrayBuffer));
         break;
       }
     }
   } catch (err) {
-    send({ t: "error", message: err instanceof Error ? err.message : String(err) });
+    send({ t: "error", id: msg.id, message: err instanceof Error ? err.message : String(err) });
   }
 });
 

@@ -10,8 +10,10 @@ import * as zlib from "node:zlib";
 import { Readable } from "node:stream";
 import { availableParallelism } from "node:os";
 import { fail } from "../errors.ts";
+import { startDeflatePool } from "./deflate-pool.ts";
 import { GoDeflater } from "./flate.ts";
 import { crc32 as portableCrc32 } from "./flate/crc32.ts";
+import { parallelGoGzip } from "./parallel-gzip.ts";
 
 /**
  * node:zlib's native CRC-32 is about 8x faster than the portable one, which would otherwise
@@ -28,10 +30,10 @@ export interface GzipOptions {
    */
   impl?: "go" | "zlib";
   /**
-   * Threads the `"go"` compressor may use besides the caller's. With 2 or more, deflate runs
-   * on a worker thread, overlapping with whatever produces the input; with 0 or 1, or where
-   * the runtime has no workers, it runs in the calling thread. The bytes are the same either
-   * way. Default: `os.availableParallelism()`.
+   * Worker threads for the `"go"` compressor. With 1 or more, the input is matched and
+   * encoded in segments on that many workers (parallel-gzip.ts) while the caller keeps
+   * producing input; with 0, or where the runtime has no workers, it is compressed in the
+   * calling thread. The bytes are the same either way. Default: `os.availableParallelism()`.
    */
   workers?: number;
 }
@@ -131,13 +133,20 @@ export function gzipStream(src: AsyncIterable<Uint8Array>, opts: GzipOptions = {
     return Readable.from(src).pipe(gz) as AsyncIterable<Uint8Array>;
   }
   const workers = opts.workers ?? availableParallelism();
-  return workers >= 2 ? threadedGoGzip(src) : goGzip(src);
+  return workers >= 1 ? threadedGoGzip(src, workers) : goGzip(src);
 }
 
-async function* threadedGoGzip(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  // Imported lazily: the worker module imports this one.
-  const { pipelinedGoGzip } = await import("./gzip-pipe.ts");
-  yield* (await pipelinedGoGzip(src)) ?? goGzip(src);
+async function* threadedGoGzip(src: AsyncIterable<Uint8Array>, workers: number): AsyncIterable<Uint8Array> {
+  const pool = await startDeflatePool(workers);
+  if (!pool) {
+    yield* goGzip(src);
+    return;
+  }
+  try {
+    yield* parallelGoGzip(src, pool);
+  } finally {
+    pool.close();
+  }
 }
 
 async function* goGzip(src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {

@@ -1,19 +1,20 @@
 /** Messages between the main thread and archive-worker.ts. */
+import type { EncodedBits, EncodeJob } from "./flate/encode-blocks.ts";
+import type { SegmentJob, SegmentResult } from "./flate/segment-match.ts";
 
 /** Main thread → worker. */
 export type ToWorker =
-  /** Gzip (Go-exact) this input; reply with `gzip-out` carrying whatever output is ready once `emitAt` bytes are pending. */
-  | { t: "gzip-data"; data: Uint8Array; emitAt: number }
-  /** Finish the gzip stream; reply with `gzip-done`. */
-  | { t: "gzip-end" };
+  /** Match one segment (flate/segment-match.ts); reply `match-done` with the same id. */
+  | { t: "match"; id: number; job: SegmentJob }
+  /** Encode a run of blocks (flate/encode-blocks.ts); reply `encode-done` with the same id. */
+  | { t: "encode"; id: number; job: EncodeJob };
 
 /** Worker → main thread. */
 export type FromWorker =
   /** Sent once when the worker has loaded. */
   | { t: "ready" }
-  /** Answer to one `gzip-data`: output produced (possibly empty). */
-  | { t: "gzip-out"; data: Uint8Array }
-  /** Answer to `gzip-end`: the rest of the stream, trailer included. */
-  | { t: "gzip-done"; data: Uint8Array }
+  /** Result of a `match`; `buf` is the job's input, handed back. */
+  | { t: "match-done"; id: number; result: SegmentResult & { buf: Uint8Array } }
+  | { t: "encode-done"; id: number; result: EncodedBits }
   /** A message could not be handled. */
-  | { t: "error"; message: string };
+  | { t: "error"; id: number; message: string };

@@ -52,6 +52,11 @@ export class BlockWriter {
     return this.pos;
   }
 
+  /** Bits written but not yet in {@link pending} bytes (fewer than 16). */
+  get pendingBits(): number {
+    return this.nbits;
+  }
+
   /** Returns (a copy of) the bytes produced so far and empties the buffer. */
   take(): Uint8Array<ArrayBuffer> {
     const chunk = this.out.slice(0, this.pos);
@@ -110,9 +115,19 @@ export class BlockWriter {
   /**
    * Encodes `tokens[0..n)` as one block. `input[inStart..inEnd)` is the raw data the tokens
    * cover, or `input === null` when it is no longer in the window (then the block cannot be
-   * stored). `tokens` must have one spare slot for the end-of-block symbol.
+   * stored). `tokens` must have one spare slot for the end-of-block symbol. With `onStored`,
+   * a block that is best stored is not written but handed to it: a stored block is aligned
+   * to a byte of the whole stream, which a writer encoding a detached run of blocks cannot know.
    */
-  writeBlock(tokens: Uint32Array, n: number, eof: boolean, input: Uint8Array | null, inStart: number, inEnd: number): void {
+  writeBlock(
+    tokens: Uint32Array,
+    n: number,
+    eof: boolean,
+    input: Uint8Array | null,
+    inStart: number,
+    inEnd: number,
+    onStored?: (inStart: number, inEnd: number) => void,
+  ): void {
     tokens[n++] = END_BLOCK;
     this.indexTokens(tokens, n);
     const numLiterals = this.numLiterals;
@@ -149,6 +164,10 @@ export class BlockWriter {
     }
 
     if (storable && storedSize < size) {
+      if (onStored) {
+        onStored(inStart, inEnd);
+        return;
+      }
       this.writeStoredHeader(inEnd - inStart, eof);
       this.flush();
       this.writeRaw(input, inStart, inEnd);
