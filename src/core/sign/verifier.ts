@@ -1,0 +1,212 @@
+/**
+ * The pure signature Verifier: trust material and found signatures in, a verdict or a CoreError out.
+ * Key-based, with Flux's keyed semantics (spec §5 step 3): transparency-log entries and timestamps
+ * are ignored, no network. On top of the cryptographic check (delegated to `@sigstore/verify` over
+ * an in-memory bundle, spec §1.10) it enforces what cosign's claim verifiers check: the payload's
+ * digest claim (legacy) or statement subject (bundle) equals the verified digest, requested
+ * annotations match, and — stricter than cosign — bundles carry the cosign sign predicate.
+ */
+import { createHash, type KeyObject } from "node:crypto";
+import { bundleFromJSON, type Bundle } from "@sigstore/bundle";
+import { HashAlgorithm } from "@sigstore/protobuf-specs";
+import { toSignedEntity, Verifier as SigstoreVerifier, type TrustMaterial } from "@sigstore/verify";
+import { CoreError, fail, isCoreError, type ErrorCode } from "../errors.ts";
+import { describeKey, keyFingerprint } from "./keys.ts";
+import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement } from "./payload.ts";
+import { SIGNATURE_ANNOTATION } from "./legacy.ts";
+import type { BundleSignature, FoundSignature, LegacySignature } from "./referrers.ts";
+
+/** What a signature must be checked against. */
+export interface KeyTrust {
+  /** Public keys any of which may have signed (Flux: every `*.pub` of the Secret). */
+  keys: KeyObject[];
+}
+
+/** Options of the Verifier. */
+export interface VerifyOptions {
+  /** Annotations the signed payload must carry with these exact values (cosign `verify -a`). Default: none. */
+  annotations?: Record<string, string>;
+  /**
+   * Require the bundle statement's predicate type to be cosign's image-signature predicate.
+   * Default true; false accepts any attestation about the digest as cosign and Flux do.
+   */
+  requireSignPredicate?: boolean;
+}
+
+/** Defaults of VerifyOptions. */
+export const DEFAULT_VERIFY_OPTIONS: Required<VerifyOptions> = { annotations: {}, requireSignPredicate: true };
+
+/** One signature that passed every check. */
+export interface Verdict {
+  format: "legacy" | "bundle";
+  /** The trusted key that verified it, as `ecdsa-p256 sha256:<hex of SPKI sha256>`. */
+  key: string;
+  /** Index into `KeyTrust.keys` of that key. */
+  keyIndex: number;
+  /** The digest the signature is about. */
+  digest: string;
+  /** Annotations covered by the signature (legacy `optional`, bundle subject annotations). */
+  annotations: Record<string, string>;
+  /** When the signer says it signed (bundle referrer's created annotation); not covered by the signature. */
+  claimedTime?: string;
+  /** Where the signature was found. */
+  source: string;
+}
+
+const MINIMUM_BUN = [1, 4, 1] as const;
+
+/**
+ * Bun before 1.4.1 makes `crypto.verify(undefined, …)` throw for EC keys, which `@sigstore/core`
+ * turns into "signature invalid" for every DSSE check (spec §6.3). Refuse loudly instead.
+ */
+function checkRuntime(): void {
+  const v = (process.versions as Record<string, string | undefined>).bun;
+  if (!v) return;
+  const parts = v.split(".").map((x) => Number.parseInt(x, 10));
+  for (let i = 0; i < 3; i++) {
+    if ((parts[i] ?? 0) > MINIMUM_BUN[i]!) return;
+    if ((parts[i] ?? 0) < MINIMUM_BUN[i]!) fail("UNSUPPORTED", `signature verification needs Bun ${MINIMUM_BUN.join(".")} or newer (running ${v})`);
+  }
+}
+
+function trustFor(key: KeyObject): TrustMaterial {
+  return {
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+    tlogs: [],
+    ctlogs: [],
+    publicKey: () => ({ publicKey: key, validFor: () => true }),
+  };
+}
+
+/** Runs the sigstore signature check with each key; returns the index of the first that verifies, or -1. */
+function firstVerifyingKey(keys: KeyObject[], bundle: Bundle, artifact?: Uint8Array): number {
+  for (const [i, key] of keys.entries()) {
+    try {
+      new SigstoreVerifier(trustFor(key), { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(
+        toSignedEntity(bundle, artifact === undefined ? undefined : Buffer.from(artifact)),
+      );
+      return i;
+    } catch {
+      // Try the next key; which key failed and why is not useful to the user.
+    }
+  }
+  return -1;
+}
+
+function stringRecord(r: Record<string, unknown> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r ?? {})) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function checkAnnotations(have: Record<string, unknown> | null | undefined, want: Record<string, string>, source: string): void {
+  for (const [k, v] of Object.entries(want)) {
+    if (have?.[k] !== v) fail("VERIFY_FAILED", `${source}: signed annotation ${k} is ${JSON.stringify(have?.[k] ?? null)}, want ${JSON.stringify(v)}`);
+  }
+}
+
+/** Verifies one legacy `.sig` layer for `digest`. Throws VERIFY_FAILED. */
+export function verifyLegacySignature(sig: LegacySignature, digest: string, trust: KeyTrust, options: VerifyOptions = {}): Verdict {
+  checkRuntime();
+  const o = { ...DEFAULT_VERIFY_OPTIONS, ...options };
+  const b64 = sig.annotations[SIGNATURE_ANNOTATION];
+  if (!b64) fail("VERIFY_FAILED", `${sig.source}: layer has no ${SIGNATURE_ANNOTATION} annotation`);
+  // Rekor entries, certificates and timestamps are left out on purpose: keyed verification ignores the tlog, as Flux does.
+  const bundle = {
+    mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    verificationMaterial: { content: { $case: "publicKey", publicKey: { hint: "" } }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+    content: {
+      $case: "messageSignature",
+      messageSignature: {
+        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash("sha256").update(sig.payload).digest() },
+        signature: Buffer.from(b64, "base64"),
+      },
+    },
+  } as unknown as Bundle;
+  const i = firstVerifyingKey(trust.keys, bundle, sig.payload);
+  if (i < 0) fail("VERIFY_FAILED", `${sig.source}: signature does not verify with ${keysPhrase(trust)}`);
+  const claims = parseSimpleSigning(sig.payload);
+  if (claims.digest !== digest) fail("VERIFY_FAILED", `${sig.source}: signed payload is for ${claims.digest}, not ${digest}`);
+  checkAnnotations(claims.optional, o.annotations, sig.source);
+  return { format: "legacy", key: describeKey(trust.keys[i]!), keyIndex: i, digest, annotations: stringRecord(claims.optional), source: sig.source };
+}
+
+/** Verifies one Sigstore bundle (cosign v3 format) for `digest`. Throws VERIFY_FAILED or UNTRUSTED_SIGNER. */
+export function verifyBundleSignature(sig: BundleSignature, digest: string, trust: KeyTrust, options: VerifyOptions = {}): Verdict {
+  checkRuntime();
+  const o = { ...DEFAULT_VERIFY_OPTIONS, ...options };
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(sig.json);
+  } catch (e) {
+    throw new CoreError({ code: "VERIFY_FAILED", message: `referrer ${sig.source}: invalid Sigstore bundle: ${(e as Error).message}`, cause: e });
+  }
+  const content = bundle.content;
+  if (content.$case !== "dsseEnvelope") fail("VERIFY_FAILED", `referrer ${sig.source}: bundle holds a ${content.$case}, but image signatures are DSSE envelopes`);
+  const vm = bundle.verificationMaterial.content;
+  if (vm.$case !== "publicKey") fail("UNTRUSTED_SIGNER", `referrer ${sig.source}: bundle was signed with a certificate (keyless); verify it with an identity, not a key`);
+  const env = content.dsseEnvelope;
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail("VERIFY_FAILED", `referrer ${sig.source}: DSSE payload type is ${env.payloadType}, want ${IN_TOTO_PAYLOAD_TYPE}`);
+  // Offline keyed mode: drop log entries and timestamps instead of failing on a log we do not trust.
+  const offline = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [], timestampVerificationData: undefined } } as Bundle;
+  const i = firstVerifyingKey(trust.keys, offline);
+  if (i < 0) {
+    const hint = vm.publicKey.hint;
+    const known = trust.keys.some((k) => Buffer.from(keyFingerprint(k)).toString("base64") === hint);
+    const code: ErrorCode = hint && !known ? "UNTRUSTED_SIGNER" : "VERIFY_FAILED";
+    fail(code, `referrer ${sig.source}: DSSE signature does not verify with ${keysPhrase(trust)}${code === "UNTRUSTED_SIGNER" ? " (signed by another key)" : ""}`);
+  }
+  const st = parseStatement(new Uint8Array(env.payload));
+  if (o.requireSignPredicate && st.predicateType !== COSIGN_SIGN_PREDICATE) {
+    fail("VERIFY_FAILED", `referrer ${sig.source}: statement predicate is ${st.predicateType}, not a cosign signature (${COSIGN_SIGN_PREDICATE})`);
+  }
+  const [alg, hex] = [digest.slice(0, digest.indexOf(":")), digest.slice(digest.indexOf(":") + 1)];
+  const subject = st.subjects.find((s) => s.digest[alg] === hex);
+  if (!subject) fail("VERIFY_FAILED", `referrer ${sig.source}: signed statement is not about ${digest}`);
+  checkAnnotations(subject.annotations, o.annotations, `referrer ${sig.source}`);
+  return {
+    format: "bundle",
+    key: describeKey(trust.keys[i]!),
+    keyIndex: i,
+    digest,
+    annotations: stringRecord(subject.annotations),
+    claimedTime: sig.created,
+    source: `referrer ${sig.source}`,
+  };
+}
+
+/** The outcome over all signatures found: those that passed and why the others failed. */
+export interface VerifyResult {
+  verified: Verdict[];
+  failures: CoreError[];
+}
+
+/**
+ * Verifies every signature independently (cosign semantics: verified when at least one passes).
+ * Throws VERIFY_FAILED when there are none, or the first failure's code when none pass; the
+ * message lists every failure.
+ */
+export function verifySignatures(sigs: FoundSignature[], digest: string, trust: KeyTrust, options: VerifyOptions = {}): VerifyResult {
+  if (trust.keys.length === 0) fail("USAGE", "no public key to verify with");
+  if (sigs.length === 0) fail("VERIFY_FAILED", `no signatures found for ${digest}`, { digest, hint: "sign it with `berth sign artifact` or `cosign sign`" });
+  const verified: Verdict[] = [];
+  const failures: CoreError[] = [];
+  for (const s of sigs) {
+    try {
+      verified.push(s.kind === "legacy" ? verifyLegacySignature(s, digest, trust, options) : verifyBundleSignature(s, digest, trust, options));
+    } catch (e) {
+      if (!isCoreError(e)) throw e;
+      failures.push(e);
+    }
+  }
+  if (verified.length === 0) {
+    const code: ErrorCode = failures.every((f) => f.code === "UNTRUSTED_SIGNER") ? "UNTRUSTED_SIGNER" : "VERIFY_FAILED";
+    fail(code, `no matching signatures for ${digest}: ${failures.map((f) => f.message).join("; ")}`, { digest });
+  }
+  return { verified, failures };
+}
+
+function keysPhrase(t: KeyTrust): string {
+  return t.keys.length === 1 ? `the key ${describeKey(t.keys[0]!)}` : `any of ${t.keys.length} keys`;
+}
