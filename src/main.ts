@@ -176,6 +176,45 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     .addHelpText("after", "\nKeys: j/k move, enter open, / filter, d diff, p promote, ? help, q back.\n\nExamples:\n  berth ui oci://ghcr.io/org/app-config\n  berth ui oci-layout://./out\n")
     .action((url, opts, cmd: Command) => done(startUi(url, { ...opts, timeout: cmd.getOptionValueSource("timeout") === "default" ? "0" : opts.timeout }, s, env)));
 
+  const sign = program.command("sign").description("Sign artifacts the way cosign does");
+  withRegistryFlags(
+    sign
+      .command("artifact")
+      .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
+      .description("Sign an artifact's digest with a cosign key; cosign verify --key and Flux accept the signature")
+      .option("--key <file>", "cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
+      .addOption(new Option("--format <format>", "bundle: cosign v3 Sigstore bundle referrer; legacy: cosign v2 sha256-<hex>.sig image").choices(["bundle", "legacy"]).default("bundle"))
+      .option("-a, --annotations <key=value>", "annotation covered by the signature; repeatable", collect)
+      .option("-o, --output <format>", "print the result as json or yaml on stdout")
+      .option("-q, --quiet", "print only errors", false),
+  )
+    .addHelpText("after", "\nExamples:\n  berth sign artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.key\n  COSIGN_PASSWORD= berth sign artifact oci://localhost:5000/app@sha256:… --key cosign.key --format legacy -a env=prod\n")
+    .action((url, opts) => done(import("./cli/commands/sign.ts").then((m) => m.run(url, opts, s, env))));
+
+  const verify = program.command("verify").description("Verify artifact signatures");
+  withRegistryFlags(
+    verify
+      .command("artifact")
+      .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
+      .description("Verify cosign signatures (bundle or legacy) with public keys, offline like Flux (exit 0 verified, 7 not)")
+      .option("--key <file>", "cosign.pub PEM public key; repeatable, any one may match", collect)
+      .option("-a, --annotations <key=value>", "annotation the signed payload must carry; repeatable", collect)
+      .option("--any-predicate", "accept any in-toto attestation about the digest as a signature (cosign/Flux behaviour)", false)
+      .option("-o, --output <format>", "print the result as json or yaml on stdout")
+      .option("-q, --quiet", "print only errors", false),
+  )
+    .addHelpText("after", "\nExamples:\n  berth verify artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.pub\n  berth verify artifact oci://localhost:5000/app:dev --key a.pub --key b.pub -o json\n")
+    .action((url, opts) => done(import("./cli/commands/verify.ts").then((m) => m.run(url, opts, s, env))));
+
+  program
+    .command("generate-key-pair")
+    .description("Generate a cosign-compatible key pair: <prefix>.key (encrypted) and <prefix>.pub")
+    .option("--output-key-prefix <prefix>", "file name prefix", "cosign")
+    .option("--force", "overwrite existing key files", false)
+    .option("-o, --output <format>", "print the file names as json or yaml on stdout")
+    .addHelpText("after", "\nThe password comes from COSIGN_PASSWORD when set (empty is allowed), else a prompt, else stdin.\n\nExamples:\n  berth generate-key-pair\n  COSIGN_PASSWORD=… berth generate-key-pair --output-key-prefix release\n")
+    .action((opts) => done(import("./cli/commands/generate-key-pair.ts").then((m) => m.run(opts, s, env))));
+
   program
     .command("completion")
     .argument("<shell>", "bash, zsh or fish")

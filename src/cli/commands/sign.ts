@@ -1,0 +1,59 @@
+import { readFileSync } from "node:fs";
+import { fail } from "../../core/errors.ts";
+import { parseAnnotationFlags } from "../../core/artifact/metadata.ts";
+import { displayRef, referenceOf } from "../../core/oci/ref.ts";
+import { signArtifact, type SignatureFormat } from "../../core/sign/attach.ts";
+import { isEncryptedCosignKey, loadPrivateKey } from "../../core/sign/keys.ts";
+import { createKeySigner } from "../../core/sign/signer.ts";
+import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
+import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
+import { readPassword } from "../password.ts";
+
+export interface SignFlags extends RegistryFlags {
+  key?: string;
+  format?: string;
+  annotations?: string[];
+  output?: string;
+  quiet?: boolean;
+}
+
+/** Reads a key file; its content is never echoed in errors. */
+export function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    fail("USAGE", `cannot read key file ${path}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
+/**
+ * `berth sign artifact`: resolves the tag once and signs that digest with a cosign key, storing the
+ * signature as a cosign v3 bundle referrer (default) or in the legacy `sha256-<hex>.sig` image.
+ */
+export async function run(url: string | undefined, f: SignFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
+  const format = parseFormat(f.output);
+  if (!url) fail("USAGE", "artifact name is required");
+  if (!f.key) fail("USAGE", "--key is required (a cosign.key or PEM private key)");
+  const sigFormat = (f.format ?? "bundle") as SignatureFormat;
+  if (sigFormat !== "bundle" && sigFormat !== "legacy") fail("USAGE", `--format must be bundle or legacy, not ${f.format}`);
+  const ref = parseURLArg(url, "artifact name is required");
+  const keyText = readKeyFile(f.key);
+  const password = isEncryptedCosignKey(keyText) ? await readPassword(env, "Enter password for private key: ") : undefined;
+  const signer = createKeySigner(loadPrivateKey(keyText, password));
+  const annotations = parseAnnotationFlags(f.annotations ?? []);
+  const log = new Logger(s, f.quiet || format !== "human");
+  const services = createServices(f, env, undefined, s.signal);
+  try {
+    const target = await services.open(ref);
+    const subject = await target.resolve(referenceOf(ref), { signal: services.signal });
+    log.action(`signing ${displayRef(ref, { digest: subject.digest })} (${sigFormat} format)`);
+    const dockerReference = ref.kind === "registry" ? `${ref.registry}/${ref.repository}` : ref.path;
+    const r = await signArtifact(target, subject, dockerReference, signer, { format: sigFormat, annotations, signal: services.signal });
+    if (r.pushed) log.success(`signature ${r.signatureManifest} pushed${r.tag ? ` (tag ${r.tag})` : ""}`);
+    else log.success(`already signed with this key and payload; nothing pushed`);
+    if (format !== "human") await printResult(s, format, { digest: r.digest, format: r.format, signature: r.signatureManifest, tag: r.tag ?? "", pushed: r.pushed });
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
