@@ -5,6 +5,7 @@
  * --use-signing-config=false` to sign.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -166,6 +167,22 @@ describe("cosign signs, berth verifies", () => {
     expect(v.stderr).toContain("no signatures found");
     expect((await cosignVerify(a.ref, "berth.pub")).code).not.toBe(0);
   });
+});
+
+test("Ed25519 key imported into cosign: cosign signs in Ed25519ph mode (its own verify refuses that), berth verifies both formats", async () => {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  await writeFile(join(work, "ed.pem"), privateKey.export({ type: "pkcs8", format: "pem" }));
+  expect((await cosign(["import-key-pair", "--key", "ed.pem", "--output-key-prefix", "ed"], { COSIGN_PASSWORD: "ed-pw" })).code).toBe(0);
+  for (const extra of [["--new-bundle-format=false"], []]) {
+    const a = await freshArtifact();
+    expect((await cosignSign(a.ref, "ed.key", "ed-pw", extra)).code).toBe(0);
+    // cosign v3.1.2 signs Ed25519 with ph but verifies pure Ed25519 (spec §1.5), so it refuses its own signature.
+    expect((await cosignVerify(a.ref, "ed.pub")).code).not.toBe(0);
+    const v = await berth(["verify", "artifact", a.url, "--key", "ed.pub", "-o", "json"]);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout).signatures[0].format).toBe(extra.length ? "legacy" : "bundle");
+    expect((await berth(["verify", "artifact", a.url, "--key", "berth.pub"])).code).toBe(7);
+  }
 });
 
 describe("tampering is refused by both tools", () => {

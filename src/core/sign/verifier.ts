@@ -6,13 +6,14 @@
  * digest claim (legacy) or statement subject (bundle) equals the verified digest, requested
  * annotations match, and — stricter than cosign — bundles carry the cosign sign predicate.
  */
-import { createHash, type KeyObject } from "node:crypto";
+import { createHash, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { ed25519ph } from "@noble/curves/ed25519.js";
 import { bundleFromJSON, type Bundle } from "@sigstore/bundle";
 import { HashAlgorithm } from "@sigstore/protobuf-specs";
 import { toSignedEntity, Verifier as SigstoreVerifier, type TrustMaterial } from "@sigstore/verify";
 import { CoreError, fail, isCoreError, type ErrorCode } from "../errors.ts";
 import { describeKey, keyFingerprint } from "./keys.ts";
-import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement } from "./payload.ts";
+import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, preAuthEncoding } from "./payload.ts";
 import { SIGNATURE_ANNOTATION } from "./legacy.ts";
 import type { BundleSignature, FoundSignature, LegacySignature } from "./referrers.ts";
 
@@ -94,6 +95,26 @@ function firstVerifyingKey(keys: KeyObject[], bundle: Bundle, artifact?: Uint8Ar
   return -1;
 }
 
+/**
+ * Ed25519 keys, checked here because `@sigstore/verify` passes SHA-256 as the algorithm for message
+ * signatures, which Ed25519 refuses. Pure Ed25519 first (what cosign and Flux verify), then
+ * Ed25519ph (SHA-512 prehash), which is what `cosign sign` emits for Ed25519 keys (spec §1.5) and
+ * node:crypto cannot check.
+ */
+function firstEd25519Key(keys: KeyObject[], message: Uint8Array, signature: Uint8Array): number {
+  for (const [i, key] of keys.entries()) {
+    if (key.asymmetricKeyType !== "ed25519") continue;
+    try {
+      if (cryptoVerify(null, message, key, signature)) return i;
+      const x = key.export({ format: "jwk" }).x;
+      if (x && ed25519ph.verify(signature, message, new Uint8Array(Buffer.from(x, "base64url")))) return i;
+    } catch {
+      // A malformed signature is just a non-match.
+    }
+  }
+  return -1;
+}
+
 function stringRecord(r: Record<string, unknown> | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(r ?? {})) if (typeof v === "string") out[k] = v;
@@ -124,7 +145,8 @@ export function verifyLegacySignature(sig: LegacySignature, digest: string, trus
       },
     },
   } as unknown as Bundle;
-  const i = firstVerifyingKey(trust.keys, bundle, sig.payload);
+  let i = firstVerifyingKey(trust.keys, bundle, sig.payload);
+  if (i < 0) i = firstEd25519Key(trust.keys, sig.payload, new Uint8Array(Buffer.from(b64, "base64")));
   if (i < 0) fail("VERIFY_FAILED", `${sig.source}: signature does not verify with ${keysPhrase(trust)}`);
   const claims = parseSimpleSigning(sig.payload);
   if (claims.digest !== digest) fail("VERIFY_FAILED", `${sig.source}: signed payload is for ${claims.digest}, not ${digest}`);
@@ -150,7 +172,10 @@ export function verifyBundleSignature(sig: BundleSignature, digest: string, trus
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail("VERIFY_FAILED", `referrer ${sig.source}: DSSE payload type is ${env.payloadType}, want ${IN_TOTO_PAYLOAD_TYPE}`);
   // Offline keyed mode: drop log entries and timestamps instead of failing on a log we do not trust.
   const offline = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [], timestampVerificationData: undefined } } as Bundle;
-  const i = firstVerifyingKey(trust.keys, offline);
+  let i = firstVerifyingKey(trust.keys, offline);
+  if (i < 0 && env.signatures.length === 1) {
+    i = firstEd25519Key(trust.keys, preAuthEncoding(env.payloadType, new Uint8Array(env.payload)), new Uint8Array(env.signatures[0]!.sig));
+  }
   if (i < 0) {
     const hint = vm.publicKey.hint;
     const known = trust.keys.some((k) => Buffer.from(keyFingerprint(k)).toString("base64") === hint);

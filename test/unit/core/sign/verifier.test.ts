@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
+import { ed25519ph } from "@noble/curves/ed25519.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreError } from "../../../../src/core/errors.ts";
@@ -109,5 +110,31 @@ describe("verifySignatures", () => {
   });
   test("no signatures is VERIFY_FAILED", () => {
     expect(code(() => verifySignatures([], `sha256:${"0".repeat(64)}`, { keys: [pub("containers-image/cosign.pub")] }))).toBe("VERIFY_FAILED");
+  });
+});
+
+describe("key types cosign verifies with (spec §1.5)", () => {
+  const payloadFor = (digest: string) => new TextEncoder().encode(`{"critical":{"identity":{"docker-reference":"r/x"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":null}`);
+  const digest = `sha256:${"ab".repeat(32)}`;
+  const legacyWith = (payload: Uint8Array, sig: Uint8Array): LegacySignature => ({
+    kind: "legacy",
+    payload,
+    annotations: { "dev.cosignproject.cosign/signature": Buffer.from(sig).toString("base64") },
+    source: "t",
+  });
+
+  test("RSA PKCS#1 v1.5 / SHA-256", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const p = payloadFor(digest);
+    expect(verifyLegacySignature(legacyWith(p, sign("sha256", p, privateKey)), digest, { keys: [publicKey] }).key).toMatch(/^rsa-2048 /);
+  });
+  test("Ed25519 pure and Ed25519ph (what cosign sign emits for Ed25519 keys); another key fails", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const p = payloadFor(digest);
+    expect(verifyLegacySignature(legacyWith(p, sign(null, p, privateKey)), digest, { keys: [publicKey] }).key).toMatch(/^ed25519 /);
+    const secret = new Uint8Array(Buffer.from(privateKey.export({ format: "jwk" }).d!, "base64url"));
+    const ph = ed25519ph.sign(p, secret);
+    expect(verifyLegacySignature(legacyWith(p, ph), digest, { keys: [publicKey] }).format).toBe("legacy");
+    expect(code(() => verifyLegacySignature(legacyWith(p, ph), digest, { keys: [generateKeyPairSync("ed25519").publicKey] }))).toBe("VERIFY_FAILED");
   });
 });
