@@ -129,3 +129,26 @@ describe("sign → find → verify over an in-memory target", () => {
     expect(ok).toBe(true);
   });
 });
+
+describe("targets with a referrers API", () => {
+  test("bundle signing leaves the tag schema alone when the target lists referrers itself", async () => {
+    const store = new MemoryStore();
+    const subject = await subjectIn(store);
+    const pushed: string[] = [];
+    // A target that answers referrers like a registry with the OCI 1.1 API: from manifests pushed with a subject.
+    const withApi = Object.assign(Object.create(store) as MemoryStore, {
+      async push(desc: { digest: string; mediaType: string; size: number }, content: Uint8Array) {
+        await store.push(desc, content);
+        if (desc.mediaType === "application/vnd.oci.image.manifest.v1+json" && JSON.parse(text(content)).subject) pushed.push(desc.digest);
+      },
+      async referrers() {
+        return pushed.map((digest) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest, size: 0, artifactType: BUNDLE_V03_MEDIA_TYPE }));
+      },
+    });
+    const signer = createKeySigner(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+    const r = await signArtifact(withApi, subject, "example.com/app", signer);
+    expect(r.tag).toBeUndefined();
+    expect(pushed).toEqual([r.signatureManifest]);
+    expect(await store.tags()).toEqual(["v1"]);
+  });
+});
