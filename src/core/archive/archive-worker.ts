@@ -21,14 +21,12 @@ scope.onMessage((raw) => {
       case "match": {
         const r = matchSegment(msg.job);
         const result = { ...r, buf: msg.job.buf };
-        send({ t: "match-done", id: msg.id, result }, [
-          r.tokens.buffer,
-          r.stateA.buffer,
-          r.stateB.buffer,
-          r.countA.buffer,
-          r.countB.buffer,
-          msg.job.buf.buffer as ArrayBuffer,
-        ] as ArrayBuffer[]);
+        // Tokens and the input buffer are shared memory where available; the rest moves.
+        const arrays = [r.tokens, r.marks, r.stateA, r.stateB, r.countA, r.countB, msg.job.buf];
+        send(
+          { t: "match-done", id: msg.id, result },
+          arrays.map((x) => x.buffer).filter((x): x is ArrayBuffer => x instanceof ArrayBuffer),
+        );
         break;
       }
       case "encode": {

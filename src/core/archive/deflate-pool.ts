@@ -51,15 +51,22 @@ export async function startDeflatePool(n: number): Promise<DeflatePool | null> {
 
   return {
     match: (job: SegmentJob) =>
-      call<SegmentResult & { buf: Uint8Array }>((id) => ({ t: "match", id, job }), [job.buf.buffer as ArrayBuffer]),
+      call<SegmentResult & { buf: Uint8Array }>((id) => ({ t: "match", id, job }), transferable([job.buf])),
     encode: (job: EncodeJob) =>
-      call<EncodedBits>((id) => ({ t: "encode", id, job }), [job.tokens.buffer as ArrayBuffer, job.raw.buffer as ArrayBuffer]),
+      // Tokens and input are shared memory (or copied where it is missing), never transferred:
+      // other tasks read the same arrays.
+      call<EncodedBits>((id) => ({ t: "encode", id, job }), []),
     close() {
       for (const s of slots) s.worker.terminate();
       for (const w of waiters.values()) w.reject(poolError("the pool was closed"));
       waiters.clear();
     },
   };
+}
+
+/** Buffers of `arrays` that can move to a worker (shared memory is shared, not moved). */
+export function transferable(arrays: Uint8Array[]): ArrayBuffer[] {
+  return arrays.map((a) => a.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
 }
 
 function startOne(waiters: Map<number, Waiter>): Promise<Slot | null> {

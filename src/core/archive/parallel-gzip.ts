@@ -25,7 +25,15 @@
  */
 import * as zlib from "node:zlib";
 import { fail } from "../errors.ts";
-import { BitJoiner, BLOCK_TOKENS, encodeBlocks, type EncodedBits, type EncodeJob } from "./flate/encode-blocks.ts";
+import {
+  BitJoiner,
+  BLOCK_TOKENS,
+  encodeBlocks,
+  type EncodedBits,
+  type EncodeJob,
+  type InputRange,
+  type TokenSlice,
+} from "./flate/encode-blocks.ts";
 import { crc32 as portableCrc32 } from "./flate/crc32.ts";
 import {
   decodeState,
@@ -33,7 +41,8 @@ import {
   matchSegment,
   MIN_LOOKAHEAD,
   NOT_A_STEP,
-  tokenSpan,
+  positionOf,
+  sharedU8,
   type LazyState,
   type SegmentJob,
   type SegmentResult,
@@ -43,6 +52,7 @@ const crc32: (data: Uint8Array, crc: number) => number =
   typeof zlib.crc32 === "function" ? (data, crc) => zlib.crc32(data, crc) : portableCrc32;
 
 const WINDOW_SIZE = 1 << 15;
+const MAX_STORED = 65535;
 /** Go's gzip header as `gzip.NewWriter` writes it (see gzip.ts). */
 const HEADER = Uint8Array.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 const INITIAL: LazyState = { length: 3, offset: 0, byteAvailable: false };
@@ -99,6 +109,7 @@ interface Segment {
 
 interface TokenPiece {
   tokens: Uint32Array;
+  marks: Float64Array;
   from: number;
   to: number;
 }
@@ -179,7 +190,8 @@ export async function* parallelGoGzip(
       const end = final ? total : start + segSize;
       const bufStart = Math.max(0, start - WINDOW_SIZE);
       const bufEnd = final ? total : end + over;
-      const buf = stash.slice(bufStart - stashStart, bufEnd - stashStart);
+      const buf = sharedU8(bufEnd - bufStart);
+      buf.set(stash.subarray(bufStart - stashStart, bufEnd - stashStart));
       segs.push(dispatch(start, end, final, INITIAL, buf, bufStart));
       nextStart = end;
       if (final) return;
@@ -267,28 +279,21 @@ export async function* parallelGoGzip(
     s.result = null;
   };
 
-  /** Queues a segment's true tokens and the input they cover ([pos, end)). */
+  /** Queues a segment's true tokens and the input they cover ([seg.truePos, end)). */
   const pushPiece = (seg: Segment, tokens: Uint32Array, from: number, to: number, end: number): void => {
+    const marks = seg.result!.marks;
     if (to > from) {
-      pieces.push({ tokens, from, to });
+      pieces.push({ tokens, marks, from, to });
       queued += to - from;
     }
-    appendRaw(seg.buf.subarray(seg.truePos - seg.bufStart, end - seg.bufStart));
+    // The segment's buffer stays referenced (not copied) until encoding is past it.
+    rawRanges.push({ buf: seg.buf, bufStart: seg.bufStart, start: seg.truePos, end });
+    rawQueued += end - seg.truePos;
   };
 
   // Input covered by queued tokens, from piecePos on: encoding needs it to price stored blocks.
-  let raw = new Uint8Array(segSize + over);
-  let rawLen = 0;
-  const appendRaw = (bytes: Uint8Array): void => {
-    if (rawLen + bytes.length > raw.length) {
-      const next = new Uint8Array(2 * (rawLen + bytes.length));
-      next.set(raw.subarray(0, rawLen));
-      raw = next;
-    }
-    raw.set(bytes, rawLen);
-    rawLen += bytes.length;
-  };
-
+  const rawRanges: InputRange[] = [];
+  let rawQueued = 0;
   /**
    * Starts encoding tasks: runs of whole blocks once enough tokens (or input) are queued,
    * and the rest of the stream once its end is queued.
@@ -299,32 +304,46 @@ export async function* parallelGoGzip(
       const final = endQueued && queued <= taskTokens;
       if (final) n = queued;
       else if (queued >= taskTokens) n = taskTokens;
-      else if (rawLen >= segSize && queued >= BLOCK_TOKENS) n = queued - (queued % BLOCK_TOKENS);
+      else if (rawQueued >= segSize && queued >= BLOCK_TOKENS) n = queued - (queued % BLOCK_TOKENS);
       else return;
-      const tokens = new Uint32Array(n);
+      // Input covered by each block: Go can store only blocks of at most 65535 bytes, and
+      // most runs have none, so they need no input.
+      const slices: TokenSlice[] = [];
       let fill = 0;
+      let span = 0;
+      let blockSpan = 0;
+      let storable = false;
       while (fill < n) {
         const p = pieces[0]!;
-        const take = Math.min(n - fill, p.to - p.from);
-        tokens.set(p.tokens.subarray(p.from, p.from + take), fill);
+        const take = Math.min(n - fill, p.to - p.from, BLOCK_TOKENS - (fill % BLOCK_TOKENS));
+        const last = slices[slices.length - 1];
+        if (last && last.tokens === p.tokens && last.to === p.from) last.to += take;
+        else slices.push({ tokens: p.tokens, from: p.from, to: p.from + take });
+        const covered = positionOf(p.tokens, p.marks, p.from + take) - positionOf(p.tokens, p.marks, p.from);
+        span += covered;
+        blockSpan += covered;
         fill += take;
         p.from += take;
         if (p.from === p.to) pieces.shift();
+        if (fill % BLOCK_TOKENS === 0 || fill === n) {
+          if (blockSpan <= MAX_STORED) storable = true;
+          blockSpan = 0;
+        }
       }
       queued -= n;
       const pos = piecePos;
-      const span = tokenSpan(tokens, 0, n);
-      if (span > rawLen) fail("INTERNAL", "parallel gzip: tokens cover more input than was queued");
       const job: EncodeJob = {
-        tokens,
+        tokens: slices,
         pos,
-        raw: raw.slice(0, span),
-        finalBase: final ? finalWindowBase(total) : Number.MAX_SAFE_INTEGER,
+        raw: storable ? rawRanges.filter((r) => r.end > pos && r.start < pos + span) : null,
+        // Blocks written near the end (in Go's closing flush) use its window, even in a
+        // task before the last; the stream length is known by then.
+        finalBase: total >= 0 ? finalWindowBase(total) : Number.MAX_SAFE_INTEGER,
         final,
       };
-      raw.copyWithin(0, span, rawLen);
-      rawLen -= span;
       piecePos += span;
+      rawQueued -= span;
+      while (rawRanges.length > 0 && rawRanges[0]!.end <= piecePos) rawRanges.shift();
       const task = { pending: exec.encode(job), done: null as EncodedBits | null, failure: null as unknown };
       task.pending.then(
         (r) => {

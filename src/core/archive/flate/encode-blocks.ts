@@ -11,14 +11,29 @@ import { windowBase } from "./segment-match.ts";
 /** Go's maxFlateBlockTokens. */
 export const BLOCK_TOKENS = 1 << 14;
 
+/** A slice `tokens[from..to)`; slices may share memory with other threads (SharedArrayBuffer). */
+export interface TokenSlice {
+  tokens: Uint32Array;
+  from: number;
+  to: number;
+}
+
+/** Stream bytes [start, end), held in `buf` from stream offset `bufStart`. */
+export interface InputRange {
+  buf: Uint8Array;
+  bufStart: number;
+  start: number;
+  end: number;
+}
+
 /** Input of {@link encodeBlocks}. */
 export interface EncodeJob {
-  /** Tokens starting on a block boundary; a whole number of blocks unless `final`. */
-  tokens: Uint32Array;
+  /** Tokens (in order) starting on a block boundary; a whole number of blocks unless `final`. */
+  tokens: TokenSlice[];
   /** Stream offset of the first token's input. */
   pos: number;
-  /** The input the tokens cover: stream bytes [pos, pos + raw.length). */
-  raw: Uint8Array;
+  /** The input the tokens cover, in order, or null if no block is short enough to be stored. */
+  raw: InputRange[] | null;
   /** Window start of Go's closing flush, or Number.MAX_SAFE_INTEGER while the stream length is unknown. */
   finalBase: number;
   /** The tokens end the stream: write the last (partial) block and Go's empty final stored block. */
@@ -37,10 +52,28 @@ export interface EncodedBits {
   parts: EncodedPart[];
 }
 
+/** Stream bytes [a, b) from `ranges`, without copying when one range holds them all. */
+function inputBytes(ranges: InputRange[], a: number, b: number): { buf: Uint8Array; start: number } {
+  for (const r of ranges) {
+    if (r.start <= a && b <= r.end) return { buf: r.buf, start: a - r.bufStart };
+  }
+  const out = new Uint8Array(b - a);
+  let o = 0;
+  for (const r of ranges) {
+    if (r.end <= a || a >= b) continue;
+    const n = Math.min(b, r.end) - a;
+    out.set(r.buf.subarray(a - r.bufStart, a - r.bufStart + n), o);
+    o += n;
+    a += n;
+  }
+  if (a < b) throw new Error("encode: input for a stored block is missing");
+  return { buf: out, start: 0 };
+}
+
 /** Encodes whole blocks of tokens (see the module comment). */
 export function encodeBlocks(job: EncodeJob): EncodedBits {
   const w = new BlockWriter();
-  const { tokens, raw, finalBase } = job;
+  const { raw, finalBase } = job;
   const scratch = new Uint32Array(BLOCK_TOKENS + 1);
   const parts: EncodedPart[] = [];
   const cutBits = (): void => {
@@ -49,18 +82,35 @@ export function encodeBlocks(job: EncodeJob): EncodedBits {
     w.flush();
     parts.push({ data: w.take(), bits });
   };
+  let blockInput: Uint8Array | null = null;
+  let blockInputStart = 0;
   const onStored = (s: number, e: number): void => {
     cutBits();
-    parts.push({ data: raw.slice(s, e), stored: true, eof: false });
+    parts.push({ data: blockInput!.slice(s, e), stored: true, eof: false });
   };
   let pos = job.pos;
-  for (let b = 0; b < tokens.length; b += BLOCK_TOKENS) {
-    const e = Math.min(b + BLOCK_TOKENS, tokens.length);
-    if (e - b < BLOCK_TOKENS && !job.final) throw new Error("encode: partial block in a non-final run");
+  let slice = 0;
+  let at = job.tokens.length > 0 ? job.tokens[0]!.from : 0;
+  for (;;) {
+    // Gather the next block's tokens into the scratch array.
+    let n = 0;
+    while (n < BLOCK_TOKENS && slice < job.tokens.length) {
+      const t = job.tokens[slice]!;
+      const take = Math.min(BLOCK_TOKENS - n, t.to - at);
+      scratch.set(t.tokens.subarray(at, at + take), n);
+      n += take;
+      at += take;
+      if (at === t.to) {
+        slice++;
+        at = slice < job.tokens.length ? job.tokens[slice]!.from : 0;
+      }
+    }
+    if (n === 0) break;
+    if (n < BLOCK_TOKENS && !job.final) throw new Error("encode: partial block in a non-final run");
     const start = pos;
     let top = pos;
-    for (let i = b; i < e; i++) {
-      const t = tokens[i]!;
+    for (let i = 0; i < n; i++) {
+      const t = scratch[i]!;
       if (t < MATCH_FLAG) {
         pos++;
         top = pos;
@@ -70,16 +120,25 @@ export function encodeBlocks(job: EncodeJob): EncodedBits {
         pos += ((t >>> LENGTH_SHIFT) & 0xff) + 3;
       }
     }
-    scratch.set(tokens.subarray(b, e));
-    // Go can store a block only while its input is still in the window.
-    const inWindow = start >= windowBase(top, finalBase);
-    w.writeBlock(scratch, e - b, false, inWindow ? raw : null, start - job.pos, pos - job.pos, onStored);
+    // Go can store a block only while its input is still in the window, and only up to 65535 bytes.
+    const inWindow = raw !== null && pos - start <= MAX_STORED && start >= windowBase(top, finalBase);
+    if (inWindow) {
+      const src = inputBytes(raw, start, pos);
+      blockInput = src.buf;
+      blockInputStart = src.start;
+      w.writeBlock(scratch, n, false, blockInput, blockInputStart, blockInputStart + (pos - start), onStored);
+    } else {
+      w.writeBlock(scratch, n, false, null, 0, 0, onStored);
+    }
+    if (n < BLOCK_TOKENS) break;
   }
   cutBits();
   // Go's Close always ends with an empty final stored block.
   if (job.final) parts.push({ data: new Uint8Array(0), stored: true, eof: true });
   return { parts };
 }
+
+const MAX_STORED = 65535;
 
 /** Concatenates bit strings (LSB-first deflate bit order) into bytes. */
 export class BitJoiner {

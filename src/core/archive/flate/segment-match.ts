@@ -106,24 +106,24 @@ export interface SegmentResult {
   /** Per position of range A/B: tokens emitted before that loop step. */
   countA: Int32Array;
   countB: Int32Array;
+  /** Input offset (relative to any fixed origin) of every MARK_EVERY-th token, and of the end: see {@link positionOf}. */
+  marks: Float64Array;
   /** Where a non-final run stopped, and its packed state there (all tokens precede it). */
   stopTop: number;
   stopState: number;
 }
 
+/** Steps run per call of the inner loop between bookkeeping (trajectory, window start, token room). */
+const CHUNK = 1 << 16;
+
 /** Runs Go's level-6 lazy matching over a segment (see the module comment). */
 export function matchSegment(job: SegmentJob): SegmentResult {
-  const win = job.buf;
+  const m = new Matcher(job);
   const off = job.bufStart;
-  const windowEnd = win.length;
+  const windowEnd = job.buf.length;
   const final = job.final;
-  const finalBase = final ? job.finalBase : Number.MAX_SAFE_INTEGER;
-  const maxInsertIndex = final ? windowEnd - (MIN_MATCH - 1) : windowEnd;
-  const stopAt = final ? windowEnd + 1 : job.stopAt - off;
+  const stopAt = final ? windowEnd : job.stopAt - off;
   if (!final && stopAt + MIN_LOOKAHEAD > windowEnd) throw new Error("segment: buffer ends before the stop position's lookahead");
-  const hashHead = new Int32Array(HASH_SIZE);
-  const hashPrev = new Int32Array(WINDOW_SIZE);
-  // Stored positions are local + 1, so 0 means "none" and decodes below every bound.
   const trajLen = job.trajLen;
   const trajA = job.trajA - off;
   const trajB = job.trajB - off;
@@ -131,128 +131,215 @@ export function matchSegment(job: SegmentJob): SegmentResult {
   const stateB = new Int32Array(trajLen).fill(NOT_A_STEP);
   const countA = new Int32Array(trajLen);
   const countB = new Int32Array(trajLen);
+  const finalBase = final ? job.finalBase : Number.MAX_SAFE_INTEGER;
 
-  let index = job.start - off;
-  // Chains hold the 32 KiB of history before the start, as the sequential run's would.
-  for (let i = Math.max(0, index - WINDOW_SIZE); i < index; i++) {
-    if (i >= maxInsertIndex) break;
-    const h = Math.imul(win[i + 3]! | (win[i + 2]! << 8) | (win[i + 1]! << 16) | (win[i]! << 24), HASH_MUL) >>> (32 - HASH_BITS);
-    hashPrev[i & WINDOW_MASK] = hashHead[h]!;
-    hashHead[h] = i + 1;
-  }
-
-  let tokens = new Uint32Array(Math.max(1024, ((stopAt < windowEnd ? stopAt : windowEnd) - index) >> 1));
-  let nTokens = 0;
-  let length = job.state.length;
-  let offset = job.state.offset;
-  let byteAvailable = job.state.byteAvailable;
-  let chainHead = 0;
-  // Window start (local) for the current step; recomputed only when the step crosses a slide.
-  let baseFor = 0;
-  let baseLimit = -1;
-  let stopTop = -1;
-  let stopState = 0;
-
-  for (;;) {
-    if (index >= stopAt) {
-      stopTop = index + off;
-      stopState = encodeState(length, offset, byteAvailable);
-      break;
-    }
-    if (nTokens + 2 > tokens.length) {
-      const next = new Uint32Array(tokens.length * 2);
-      next.set(tokens);
-      tokens = next;
-    }
-    if (index - trajA >= 0 && index - trajA < trajLen) {
-      stateA[index - trajA] = encodeState(length, offset, byteAvailable);
-      countA[index - trajA] = nTokens;
-    }
-    if (index - trajB >= 0 && index - trajB < trajLen) {
-      stateB[index - trajB] = encodeState(length, offset, byteAvailable);
-      countB[index - trajB] = nTokens;
-    }
-    const lookahead = windowEnd - index;
-    if (final && lookahead === 0) {
-      if (byteAvailable) tokens[nTokens++] = win[index - 1]!;
-      break;
-    }
-    if (index < maxInsertIndex) {
-      const h =
-        Math.imul(win[index + 3]! | (win[index + 2]! << 8) | (win[index + 1]! << 16) | (win[index]! << 24), HASH_MUL) >>>
-        (32 - HASH_BITS);
-      chainHead = hashHead[h]!;
-      hashPrev[index & WINDOW_MASK] = chainHead;
-      hashHead[h] = index + 1;
-    }
-    const prevLength = length;
-    const prevOffset = offset;
-    length = MIN_MATCH - 1;
-    offset = 0;
-    if (index >= baseLimit) {
-      // Window start for this step, and the first step that will see the next one.
-      const b = windowBase(index + off, finalBase);
-      baseFor = b - off;
-      baseLimit =
-        b === finalBase ? Number.MAX_SAFE_INTEGER : (b === 0 ? FIRST_SLID_TOP : b + WINDOW_SIZE + SLID_TOP_OFFSET) - off;
-    }
-    // Lowest candidate Go can use: 32 KiB back, and never below its window start.
-    const chainMin = index - WINDOW_SIZE;
-    const lowest = chainMin > baseFor ? chainMin : baseFor;
-    let cand = chainHead - 1;
-
-    if (cand >= lowest && lookahead > prevLength && prevLength < LAZY) {
-      const maxLook = lookahead < MAX_MATCH ? lookahead : MAX_MATCH;
-      const nice = maxLook < NICE ? maxLook : NICE;
-      let best = MIN_MATCH - 1;
-      let wEnd = win[index + best]!;
-      for (let tries = CHAIN; tries > 0; tries--) {
-        if (win[cand + best] === wEnd) {
-          let n = 0;
-          while (n < maxLook && win[cand + n] === win[index + n]) n++;
-          if (n > best && (n > MIN_MATCH || index - cand <= 4096)) {
-            best = n;
-            length = n;
-            offset = index - cand;
-            if (n >= nice) break;
-            wEnd = win[index + n]!;
-          }
-        }
-        if (cand === chainMin) break;
-        cand = hashPrev[cand & WINDOW_MASK]! - 1;
-        if (cand < lowest) break;
-      }
-    }
-
-    if (prevLength >= MIN_MATCH && length <= prevLength) {
-      tokens[nTokens++] = MATCH_FLAG | ((prevLength - 3) << LENGTH_SHIFT) | (prevOffset - 1);
-      const newIndex = index + prevLength - 1;
-      for (index++; index < newIndex; index++) {
-        if (index < maxInsertIndex) {
-          const h =
-            Math.imul(win[index + 3]! | (win[index + 2]! << 8) | (win[index + 1]! << 16) | (win[index]! << 24), HASH_MUL) >>>
-            (32 - HASH_BITS);
-          hashPrev[index & WINDOW_MASK] = hashHead[h]!;
-          hashHead[h] = index + 1;
-        }
-      }
-      byteAvailable = false;
-      length = MIN_MATCH - 1;
+  while (m.index < stopAt) {
+    const i = m.index;
+    let limit = Math.min(stopAt, i + CHUNK);
+    // The window start is fixed within one call.
+    const b = windowBase(i + off, finalBase);
+    m.base = b - off;
+    if (b !== finalBase) limit = Math.min(limit, (b === 0 ? FIRST_SLID_TOP : b + WINDOW_SIZE + SLID_TOP_OFFSET) - off);
+    if (i - trajA >= 0 && i - trajA < trajLen) {
+      stateA[i - trajA] = m.state();
+      countA[i - trajA] = m.nTokens;
+      limit = i + 1;
+    } else if (i - trajB >= 0 && i - trajB < trajLen) {
+      stateB[i - trajB] = m.state();
+      countB[i - trajB] = m.nTokens;
+      limit = i + 1;
     } else {
-      if (byteAvailable) tokens[nTokens++] = win[index - 1]!;
-      index++;
-      byteAvailable = true;
+      if (i < trajA) limit = Math.min(limit, trajA);
+      if (i < trajB) limit = Math.min(limit, trajB);
     }
+    m.run(limit);
   }
+  if (final) m.flush();
+  const tokens = m.tokens.subarray(0, m.nTokens);
   return {
-    tokens: tokens.slice(0, nTokens),
+    tokens,
+    marks: tokenMarks(tokens),
     stateA,
     stateB,
     countA,
     countB,
-    stopTop,
-    stopState,
+    stopTop: final ? -1 : m.index + off,
+    stopState: m.state(),
   };
+}
+
+/** The matching loop's state between calls of {@link Matcher.run}. */
+class Matcher {
+  readonly win: Uint8Array;
+  readonly windowEnd: number;
+  readonly maxInsertIndex: number;
+  readonly hashHead = new Int32Array(HASH_SIZE);
+  readonly hashPrev = new Int32Array(WINDOW_SIZE);
+  readonly tokens: Uint32Array;
+  nTokens = 0;
+  index: number;
+  length: number;
+  offset: number;
+  byteAvailable: boolean;
+  chainHead = 0;
+  /** Window start (local) for the steps of the next {@link run}. */
+  base = 0;
+
+  constructor(job: SegmentJob) {
+    const win = job.buf;
+    this.win = win;
+    this.windowEnd = win.length;
+    this.maxInsertIndex = job.final ? win.length - (MIN_MATCH - 1) : win.length;
+    this.index = job.start - job.bufStart;
+    this.length = job.state.length;
+    this.offset = job.state.offset;
+    this.byteAvailable = job.state.byteAvailable;
+    // Room for one token per step, the most there can be, so the loop never checks. Shared
+    // memory, so the main thread and the encoding workers read the tokens without copies;
+    // pages never written cost nothing.
+    this.tokens = sharedU32(win.length - this.index + 2);
+    // Chains hold the 32 KiB of history before the start, as the sequential run's would.
+    // Stored positions are local + 1, so 0 means "none" and decodes below every bound.
+    const hashHead = this.hashHead;
+    const hashPrev = this.hashPrev;
+    const end = Math.min(this.index, this.maxInsertIndex);
+    for (let i = Math.max(0, this.index - WINDOW_SIZE); i < end; i++) {
+      const h = Math.imul(win[i + 3]! | (win[i + 2]! << 8) | (win[i + 1]! << 16) | (win[i]! << 24), HASH_MUL) >>> (32 - HASH_BITS);
+      hashPrev[i & WINDOW_MASK] = hashHead[h]!;
+      hashHead[h] = i + 1;
+    }
+  }
+
+  state(): number {
+    return encodeState(this.length, this.offset, this.byteAvailable);
+  }
+
+  /** Go's closing flush: the byte still owed as a literal. */
+  flush(): void {
+    if (this.byteAvailable) {
+      this.tokens[this.nTokens++] = this.win[this.index - 1]!;
+      this.byteAvailable = false;
+    }
+  }
+
+  /** Runs loop steps while the step position is below `limit` (one step may end past it). */
+  run(limit: number): void {
+    const win = this.win;
+    const windowEnd = this.windowEnd;
+    const maxInsertIndex = this.maxInsertIndex;
+    const hashHead = this.hashHead;
+    const hashPrev = this.hashPrev;
+    const tokens = this.tokens;
+    const base = this.base;
+    let index = this.index;
+    let nTokens = this.nTokens;
+    let length = this.length;
+    let offset = this.offset;
+    let chainHead = this.chainHead;
+    let byteAvailable = this.byteAvailable;
+
+    while (index < limit) {
+      const lookahead = windowEnd - index;
+      if (index < maxInsertIndex) {
+        const h =
+          Math.imul(win[index + 3]! | (win[index + 2]! << 8) | (win[index + 1]! << 16) | (win[index]! << 24), HASH_MUL) >>>
+          (32 - HASH_BITS);
+        chainHead = hashHead[h]!;
+        hashPrev[index & WINDOW_MASK] = chainHead;
+        hashHead[h] = index + 1;
+      }
+      const prevLength = length;
+      const prevOffset = offset;
+      length = MIN_MATCH - 1;
+      offset = 0;
+      // Lowest candidate Go can use: 32 KiB back, and never below its window start.
+      const chainMin = index - WINDOW_SIZE;
+      const lowest = chainMin > base ? chainMin : base;
+      let cand = chainHead - 1;
+
+      if (cand >= lowest && lookahead > prevLength && prevLength < LAZY) {
+        const maxLook = lookahead < MAX_MATCH ? lookahead : MAX_MATCH;
+        const nice = maxLook < NICE ? maxLook : NICE;
+        let best = MIN_MATCH - 1;
+        let wEnd = win[index + best]!;
+        for (let tries = CHAIN; tries > 0; tries--) {
+          if (win[cand + best] === wEnd) {
+            let n = 0;
+            while (n < maxLook && win[cand + n] === win[index + n]) n++;
+            if (n > best && (n > MIN_MATCH || index - cand <= 4096)) {
+              best = n;
+              length = n;
+              offset = index - cand;
+              if (n >= nice) break;
+              wEnd = win[index + n]!;
+            }
+          }
+          if (cand === chainMin) break;
+          cand = hashPrev[cand & WINDOW_MASK]! - 1;
+          if (cand < lowest) break;
+        }
+      }
+
+      if (prevLength >= MIN_MATCH && length <= prevLength) {
+        tokens[nTokens++] = MATCH_FLAG | ((prevLength - 3) << LENGTH_SHIFT) | (prevOffset - 1);
+        const newIndex = index + prevLength - 1;
+        for (index++; index < newIndex; index++) {
+          if (index < maxInsertIndex) {
+            const h =
+              Math.imul(win[index + 3]! | (win[index + 2]! << 8) | (win[index + 1]! << 16) | (win[index]! << 24), HASH_MUL) >>>
+              (32 - HASH_BITS);
+            hashPrev[index & WINDOW_MASK] = hashHead[h]!;
+            hashHead[h] = index + 1;
+          }
+        }
+        byteAvailable = false;
+        length = MIN_MATCH - 1;
+      } else {
+        if (byteAvailable) tokens[nTokens++] = win[index - 1]!;
+        index++;
+        byteAvailable = true;
+      }
+    }
+
+    this.index = index;
+    this.nTokens = nTokens;
+    this.length = length;
+    this.offset = offset;
+    this.chainHead = chainHead;
+    this.byteAvailable = byteAvailable;
+  }
+}
+
+/** A Uint32Array in shared memory where the runtime has it (else ordinary memory; same results). */
+export function sharedU32(n: number): Uint32Array {
+  return typeof SharedArrayBuffer === "function" ? new Uint32Array(new SharedArrayBuffer(n * 4)) : new Uint32Array(n);
+}
+
+/** A Uint8Array in shared memory where the runtime has it. */
+export function sharedU8(n: number): Uint8Array {
+  return typeof SharedArrayBuffer === "function" ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+}
+
+/** Tokens between two entries of {@link tokenMarks}. */
+export const MARK_EVERY = 256;
+
+/** Input offsets of tokens 0, MARK_EVERY, 2 * MARK_EVERY, ... (from 0 at token 0), so spans need no full walk. */
+export function tokenMarks(tokens: Uint32Array): Float64Array {
+  const marks = new Float64Array(Math.floor(tokens.length / MARK_EVERY) + 1);
+  let pos = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    if (i % MARK_EVERY === 0) marks[i / MARK_EVERY] = pos;
+    const t = tokens[i]!;
+    pos += t < MATCH_FLAG ? 1 : ((t >>> LENGTH_SHIFT) & 0xff) + 3;
+  }
+  if (tokens.length % MARK_EVERY === 0) marks[tokens.length / MARK_EVERY] = pos;
+  return marks;
+}
+
+/** Input offset at which token `k` starts (k may be tokens.length), relative to token 0. */
+export function positionOf(tokens: Uint32Array, marks: Float64Array, k: number): number {
+  const m = Math.floor(k / MARK_EVERY);
+  return marks[m]! + tokenSpan(tokens, m * MARK_EVERY, k);
 }
 
 /** Number of input bytes covered by `tokens[from..to)`. */
