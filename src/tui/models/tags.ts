@@ -110,7 +110,10 @@ export function tagRows(s: TagsState): TagRow[] {
   const byDigest = new Map<string, string[]>();
   for (const t of visible) {
     const i = s.infos[t];
-    if (isInfo(i)) byDigest.set(i.digest, [...(byDigest.get(i.digest) ?? []), t]);
+    if (!isInfo(i)) continue;
+    const g = byDigest.get(i.digest);
+    if (g) g.push(t);
+    else byDigest.set(i.digest, [t]);
   }
   const rows: TagRow[] = [];
   const placed = new Set<string>();

@@ -58,11 +58,16 @@ export default function TagsView({ active, repo }: TagsViewProps) {
     const timer = setInterval(flush, FLUSH_MS);
     const worker = async () => {
       for (let t = queue.shift(); t !== undefined && !ac.signal.aborted; t = queue.shift()) {
+        // The result is stored after the await: `buffer[t] = await …` would write into the buffer
+        // object of before the await, which a flush may have replaced meanwhile.
+        let result: TagInfo | { error: string };
         try {
-          buffer[t] = await describeTag(repos, repo, t, ac.signal);
+          result = await describeTag(repos, repo, t, ac.signal);
         } catch (e) {
-          if (!ac.signal.aborted) buffer[t] = { error: errorMessage(e) };
+          if (ac.signal.aborted) return;
+          result = { error: errorMessage(e) };
         }
+        buffer[t] = result;
       }
     };
     Promise.all(Array.from({ length: DESCRIBE_CONCURRENCY }, worker)).then(() => {

@@ -4,7 +4,7 @@ import App from "../../../src/tui/app.tsx";
 import Table from "../../../src/tui/components/Table.tsx";
 import { createTable, tableReducer } from "../../../src/tui/models/table-model.ts";
 import { MONO_THEME } from "../../../src/tui/render/theme.ts";
-import type { MemoryStore } from "../../../src/core/index.ts";
+import { tagArtifact, type MemoryStore } from "../../../src/core/index.ts";
 import type { TuiServices } from "../../../src/tui/services.ts";
 import { sampleRepo } from "./fixtures.ts";
 
@@ -20,7 +20,7 @@ afterEach(() => cleanup());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(frame: () => string | undefined, pred: (f: string) => boolean, what: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1000; i++) {
     const f = frame() ?? "";
     if (pred(f)) return f;
     await sleep(10);
@@ -146,6 +146,27 @@ test("the layout follows the terminal size (80x24 down to 60x12)", async () => {
   for (const l of f.split("\n")) expect([...l].length).toBeLessThanOrEqual(60);
   expect(f).toContain("v1.1.0");
 });
+
+test("300 tags over a slow backend all fill in (results landing between flushes are kept)", async () => {
+  await tagArtifact(store, "v1.1.0", Array.from({ length: 300 }, (_, i) => `2.0.${i}`));
+  const slow = new Proxy(store, {
+    get(t, p, r) {
+      const v = Reflect.get(t, p, r);
+      if (p !== "resolve" && p !== "fetch") return typeof v === "function" ? v.bind(t) : v;
+      return async (...a: unknown[]) => {
+        await sleep(1 + Math.random() * 4);
+        return (v as (...x: unknown[]) => unknown).apply(t, a);
+      };
+    },
+  });
+  services = { ...services, open: async () => slow };
+  const ui = start();
+  const f = await waitFor(ui.lastFrame, (f) => f.includes("304 tags") && !f.includes("loaded"), "all loaded");
+  expect(f).toMatch(/▸ 2\.0\.299 \(3/);
+  expect(f).not.toContain("…   ");
+  const loading = ui.frames.filter((x) => / \d+\/304 loaded/.test(x));
+  expect(loading.length).toBeGreaterThan(1);
+}, 20_000);
 
 test("Table renders only the visible rows of 1000", () => {
   const keys = Array.from({ length: 1000 }, (_, i) => `tag-${i}`);
