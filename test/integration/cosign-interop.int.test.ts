@@ -231,6 +231,38 @@ describe("tampering is refused by both tools", () => {
   });
 });
 
+test("keyless: cosign's own attestation bundle attached to go-containerregistry's empty image verifies offline in berth and cosign", async () => {
+  const VEC = join(import.meta.dir, "../../../shared/vectors/cosign");
+  const repo = client.repository({ registry: reg.host, repository: "sign/keyless" });
+  const configBytes = new Uint8Array(await Bun.file(join(VEC, "derived/ggcr-empty-image/config.json")).arrayBuffer());
+  const manifestBytes = new Uint8Array(await Bun.file(join(VEC, "derived/ggcr-empty-image/manifest.json")).arrayBuffer());
+  const m = JSON.parse(new TextDecoder().decode(manifestBytes));
+  await repo.push(m.config, configBytes);
+  const subject = { mediaType: m.mediaType, digest: digestOf(manifestBytes), size: manifestBytes.byteLength };
+  expect(String(subject.digest)).toBe("sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4");
+  await repo.pushReference(subject, manifestBytes, "empty");
+  const bundle = new Uint8Array(await Bun.file(join(VEC, "cosign/oci-attestation.sigstore.json")).arrayBuffer());
+  const r = encodeBundleReferrer(bundle, subject, new Date());
+  await repo.push(r.config, new TextEncoder().encode("{}"));
+  await repo.push(r.layer, bundle);
+  await repo.push(r.manifest, r.manifestBytes);
+  const ix = encodeIndex({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [r.manifest] });
+  await repo.pushReference({ mediaType: OCI_INDEX, digest: digestOf(ix), size: ix.byteLength }, ix, referrersTag(subject.digest));
+  const root = join(VEC, "cosign/trusted_root_pgi.json");
+  const url = `oci://${reg.host}/sign/keyless:empty`;
+  const id = ["--trusted-root", root, "--certificate-identity", "cody@soyland.com", "--certificate-oidc-issuer", "https://github.com/login/oauth"];
+  const v = await berth(["verify", "artifact", url, ...id, "--any-predicate", "-o", "json"]);
+  expect(v.code).toBe(0);
+  expect(JSON.parse(v.stdout).signatures[0]).toMatchObject({ format: "bundle", identity: { subject: "cody@soyland.com", issuer: "https://github.com/login/oauth" } });
+  // Stricter than cosign by default: an attestation is not an image signature.
+  expect((await berth(["verify", "artifact", url, ...id])).code).toBe(7);
+  const wrongId = ["--trusted-root", root, "--certificate-identity", "someone@example.com", "--certificate-oidc-issuer", "https://github.com/login/oauth"];
+  expect((await berth(["verify", "artifact", url, ...wrongId, "--any-predicate"])).code).toBe(7);
+  // cosign reaches the same verdicts offline with the same trusted root.
+  expect((await cosign(["verify", ...id, ...INSECURE, `${reg.host}/sign/keyless:empty`])).code).toBe(0);
+  expect((await cosign(["verify", ...wrongId, ...INSECURE, `${reg.host}/sign/keyless:empty`])).code).not.toBe(0);
+});
+
 describe("core API against the registry", () => {
   test("legacy re-sign with the same key and payload pushes nothing; bundle signatures accumulate in the index", async () => {
     const a = await freshArtifact();

@@ -82,7 +82,7 @@ export interface Statement {
   subjects: StatementSubject[];
 }
 
-/** Parses an in-toto v1 statement; throws VERIFY_FAILED when it is not one. */
+/** Parses an in-toto statement (v1, or v0.1 as older cosign attestations are); throws VERIFY_FAILED when it is not one. */
 export function parseStatement(payload: Uint8Array): Statement {
   let j: { _type?: unknown; predicateType?: unknown; subject?: unknown };
   try {
@@ -90,7 +90,8 @@ export function parseStatement(payload: Uint8Array): Statement {
   } catch {
     fail("VERIFY_FAILED", "DSSE payload is not JSON");
   }
-  if (j?._type !== IN_TOTO_STATEMENT_V1) fail("VERIFY_FAILED", `DSSE payload is not an in-toto v1 statement (_type ${JSON.stringify(j?._type)})`);
+  // cosign's parser (protojson into the v1 message) does not check `_type`; older attestations say v0.1.
+  if (j?._type !== IN_TOTO_STATEMENT_V1 && j?._type !== "https://in-toto.io/Statement/v0.1") fail("VERIFY_FAILED", `DSSE payload is not an in-toto v1 statement (_type ${JSON.stringify(j?._type)})`);
   if (!Array.isArray(j.subject)) fail("VERIFY_FAILED", "in-toto statement has no subject list");
   const subjects = (j.subject as unknown[]).filter(
     (s): s is StatementSubject => !!s && typeof s === "object" && !!(s as StatementSubject).digest && typeof (s as StatementSubject).digest === "object",

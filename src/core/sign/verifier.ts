@@ -16,11 +16,14 @@ import { describeKey, keyFingerprint } from "./keys.ts";
 import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, preAuthEncoding } from "./payload.ts";
 import { SIGNATURE_ANNOTATION } from "./legacy.ts";
 import type { BundleSignature, FoundSignature, LegacySignature } from "./referrers.ts";
+import { verifyBundleKeyless, verifyLegacyKeyless, type KeylessTrust, type KeylessVerdict } from "./keyless.ts";
 
-/** What a signature must be checked against. */
+/** What a signature must be checked against: public keys, or else a trusted root with identities (keyless). */
 export interface KeyTrust {
-  /** Public keys any of which may have signed (Flux: every `*.pub` of the Secret). */
-  keys: KeyObject[];
+  /** Public keys any of which may have signed (Flux: every `*.pub` of the Secret). When non-empty, keyless is not used. */
+  keys?: KeyObject[];
+  /** Keyless trust (Fulcio + Rekor, offline). Used when no keys are given. */
+  keyless?: KeylessTrust;
 }
 
 /** Options of the Verifier. */
@@ -40,10 +43,14 @@ export const DEFAULT_VERIFY_OPTIONS: Required<VerifyOptions> = { annotations: {}
 /** One signature that passed every check. */
 export interface Verdict {
   format: "legacy" | "bundle";
-  /** The trusted key that verified it, as `ecdsa-p256 sha256:<hex of SPKI sha256>`. */
+  /** The trusted key that verified it, as `ecdsa-p256 sha256:<hex of SPKI sha256>`, or `certificate` for keyless. */
   key: string;
-  /** Index into `KeyTrust.keys` of that key. */
-  keyIndex: number;
+  /** Index into `KeyTrust.keys` of that key; undefined for keyless. */
+  keyIndex?: number;
+  /** Keyless: the certificate identity that matched the policy. */
+  identity?: { subject: string; issuer: string };
+  /** Keyless: the Rekor integrated time, covered by the verified log proof. */
+  signedAt?: string;
   /** The digest the signature is about. */
   digest: string;
   /** Annotations covered by the signature (legacy `optional`, bundle subject annotations). */
@@ -145,13 +152,14 @@ export function verifyLegacySignature(sig: LegacySignature, digest: string, trus
       },
     },
   } as unknown as Bundle;
-  let i = firstVerifyingKey(trust.keys, bundle, sig.payload);
-  if (i < 0) i = firstEd25519Key(trust.keys, sig.payload, new Uint8Array(Buffer.from(b64, "base64")));
+  const keys = requireKeys(trust);
+  let i = firstVerifyingKey(keys, bundle, sig.payload);
+  if (i < 0) i = firstEd25519Key(keys, sig.payload, new Uint8Array(Buffer.from(b64, "base64")));
   if (i < 0) fail("VERIFY_FAILED", `${sig.source}: signature does not verify with ${keysPhrase(trust)}`);
   const claims = parseSimpleSigning(sig.payload);
   if (claims.digest !== digest) fail("VERIFY_FAILED", `${sig.source}: signed payload is for ${claims.digest}, not ${digest}`);
   checkAnnotations(claims.optional, o.annotations, sig.source);
-  return { format: "legacy", key: describeKey(trust.keys[i]!), keyIndex: i, digest, annotations: stringRecord(claims.optional), source: sig.source };
+  return { format: "legacy", key: describeKey(keys[i]!), keyIndex: i, digest, annotations: stringRecord(claims.optional), source: sig.source };
 }
 
 /** Verifies one Sigstore bundle (cosign v3 format) for `digest`. Throws VERIFY_FAILED or UNTRUSTED_SIGNER. */
@@ -172,13 +180,14 @@ export function verifyBundleSignature(sig: BundleSignature, digest: string, trus
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail("VERIFY_FAILED", `referrer ${sig.source}: DSSE payload type is ${env.payloadType}, want ${IN_TOTO_PAYLOAD_TYPE}`);
   // Offline keyed mode: drop log entries and timestamps instead of failing on a log we do not trust.
   const offline = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [], timestampVerificationData: undefined } } as Bundle;
-  let i = firstVerifyingKey(trust.keys, offline);
+  const keys = requireKeys(trust);
+  let i = firstVerifyingKey(keys, offline);
   if (i < 0 && env.signatures.length === 1) {
-    i = firstEd25519Key(trust.keys, preAuthEncoding(env.payloadType, new Uint8Array(env.payload)), new Uint8Array(env.signatures[0]!.sig));
+    i = firstEd25519Key(keys, preAuthEncoding(env.payloadType, new Uint8Array(env.payload)), new Uint8Array(env.signatures[0]!.sig));
   }
   if (i < 0) {
     const hint = vm.publicKey.hint;
-    const known = trust.keys.some((k) => Buffer.from(keyFingerprint(k)).toString("base64") === hint);
+    const known = keys.some((k) => Buffer.from(keyFingerprint(k)).toString("base64") === hint);
     const code: ErrorCode = hint && !known ? "UNTRUSTED_SIGNER" : "VERIFY_FAILED";
     fail(code, `referrer ${sig.source}: DSSE signature does not verify with ${keysPhrase(trust)}${code === "UNTRUSTED_SIGNER" ? " (signed by another key)" : ""}`);
   }
@@ -192,7 +201,7 @@ export function verifyBundleSignature(sig: BundleSignature, digest: string, trus
   checkAnnotations(subject.annotations, o.annotations, `referrer ${sig.source}`);
   return {
     format: "bundle",
-    key: describeKey(trust.keys[i]!),
+    key: describeKey(keys[i]!),
     keyIndex: i,
     digest,
     annotations: stringRecord(subject.annotations),
@@ -213,13 +222,15 @@ export interface VerifyResult {
  * message lists every failure.
  */
 export function verifySignatures(sigs: FoundSignature[], digest: string, trust: KeyTrust, options: VerifyOptions = {}): VerifyResult {
-  if (trust.keys.length === 0) fail("USAGE", "no public key to verify with");
+  const keyed = (trust.keys?.length ?? 0) > 0;
+  if (!keyed && !trust.keyless) fail("USAGE", "no public key or trusted root to verify with");
   if (sigs.length === 0) fail("VERIFY_FAILED", `no signatures found for ${digest}`, { digest, hint: "sign it with `berth sign artifact` or `cosign sign`" });
   const verified: Verdict[] = [];
   const failures: CoreError[] = [];
   for (const s of sigs) {
     try {
-      verified.push(s.kind === "legacy" ? verifyLegacySignature(s, digest, trust, options) : verifyBundleSignature(s, digest, trust, options));
+      if (keyed) verified.push(s.kind === "legacy" ? verifyLegacySignature(s, digest, trust, options) : verifyBundleSignature(s, digest, trust, options));
+      else verified.push(keylessVerdict(s, digest, trust.keyless!, options));
     } catch (e) {
       if (!isCoreError(e)) throw e;
       failures.push(e);
@@ -233,5 +244,30 @@ export function verifySignatures(sigs: FoundSignature[], digest: string, trust: 
 }
 
 function keysPhrase(t: KeyTrust): string {
-  return t.keys.length === 1 ? `the key ${describeKey(t.keys[0]!)}` : `any of ${t.keys.length} keys`;
+  const keys = t.keys ?? [];
+  return keys.length === 1 ? `the key ${describeKey(keys[0]!)}` : `any of ${keys.length} keys`;
+}
+
+function requireKeys(t: KeyTrust): KeyObject[] {
+  if (!t.keys?.length) fail("USAGE", "no public key to verify with");
+  return t.keys;
+}
+
+function keylessVerdict(s: FoundSignature, digest: string, trust: KeylessTrust, options: VerifyOptions): Verdict {
+  checkRuntime();
+  const o = { ...DEFAULT_VERIFY_OPTIONS, ...options };
+  const v: KeylessVerdict =
+    s.kind === "legacy"
+      ? verifyLegacyKeyless(s, digest, trust, o.annotations)
+      : verifyBundleKeyless(s, digest, trust, { annotations: o.annotations, requireSignPredicate: o.requireSignPredicate });
+  return {
+    format: s.kind,
+    key: "certificate",
+    identity: { subject: v.subject, issuer: v.issuer },
+    signedAt: v.signedAt,
+    digest,
+    annotations: v.annotations,
+    claimedTime: s.kind === "bundle" ? s.created : undefined,
+    source: s.kind === "bundle" ? `referrer ${s.source}` : s.source,
+  };
 }
