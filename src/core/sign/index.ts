@@ -23,5 +23,6 @@ export {
   type VerifyOptions,
   type VerifyResult,
 } from "./verifier.ts";
+export { parseTrustedRoot, verifyLegacyKeyless, verifyBundleKeyless, type IdentityMatcher, type KeylessTrust, type KeylessVerdict } from "./keyless.ts";
 export { signatureTag, referrersTag, SIMPLE_SIGNING_MEDIA_TYPE, SIGNATURE_ANNOTATION } from "./legacy.ts";
 export { BUNDLE_V03_MEDIA_TYPE } from "./bundle.ts";
