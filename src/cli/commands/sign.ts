@@ -52,7 +52,7 @@ export async function run(url: string | undefined, f: SignFlags, s: Streams, env
     if (r.pushed) log.success(`signature ${r.signatureManifest} pushed${r.tag ? ` (tag ${r.tag})` : ""}`);
     else log.success(`already signed with this key and payload; nothing pushed`);
     // No Rekor upload: cosign (not Flux, which ignores the log for keys) must be told to skip the log check.
-    log.raw("  verify with: berth verify artifact … --key <cosign.pub>, or cosign verify --key <cosign.pub> --insecure-ignore-tlog …");
+    if (format === "human" && !f.quiet) log.raw("  verify with: berth verify artifact … --key <cosign.pub>, or cosign verify --key <cosign.pub> --insecure-ignore-tlog …");
     if (format !== "human") await printResult(s, format, { digest: r.digest, format: r.format, signature: r.signatureManifest, tag: r.tag ?? "", pushed: r.pushed });
     return 0;
   } finally {
