@@ -286,3 +286,23 @@ describe("core API against the registry", () => {
     expect((await cosignVerify(a.ref, "berth.pub", ["-a", "n=2"])).code).toBe(0);
   });
 });
+
+test("berth signs and verifies both formats on a token-auth registry with --creds (pushes the tags with push scope)", async () => {
+  const tok = await startRegistry({ auth: "token" });
+  try {
+    const creds = `${tok.username}:${tok.password}`;
+    const url = `oci://${tok.host}/sign/auth:v1`;
+    expect((await berth(["push", "artifact", url, "-f", join(import.meta.dir, "../../examples/podinfo"), "--source=x", "--revision=y", "--creds", creds, "-q"])).code).toBe(0);
+    for (const format of ["bundle", "legacy"]) {
+      const s = await berth(["sign", "artifact", url, "--key", "berth.key", "--format", format, "--creds", creds, "-q"], { COSIGN_PASSWORD: "berth-pw" });
+      expect(s.stderr).toBe("");
+      expect(s.code).toBe(0);
+    }
+    const v = await berth(["verify", "artifact", url, "--key", "berth.pub", "--creds", creds, "-o", "json"]);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout).signatures.map((x: { format: string }) => x.format)).toEqual(["bundle"]);
+    expect((await berth(["verify", "artifact", url, "--key", "berth.pub"])).code).toBe(3);
+  } finally {
+    await tok.stop();
+  }
+});
