@@ -306,3 +306,17 @@ test("berth signs and verifies both formats on a token-auth registry with --cred
     await tok.stop();
   }
 });
+
+test("cosign's experimental OCI 1.1 legacy mode (.sig image as a referrer, no .sig tag): berth finds and verifies it", async () => {
+  const a = await freshArtifact();
+  const s = await cosign(
+    ["sign", "--key", "cosign.key", "--tlog-upload=false", "--use-signing-config=false", "--new-bundle-format=false", "--registry-referrers-mode=oci-1-1", "-y", ...INSECURE, a.ref],
+    { COSIGN_PASSWORD: "cosign-pw", COSIGN_EXPERIMENTAL: "1" },
+  );
+  expect(s.code).toBe(0);
+  await expect(a.repo.resolve(signatureTag(a.digest))).rejects.toThrow();
+  const v = await berth(["verify", "artifact", a.url, "--key", "cosign.pub", "-o", "json"]);
+  expect(v.code).toBe(0);
+  expect(JSON.parse(v.stdout).signatures[0]).toMatchObject({ format: "legacy" });
+  expect(JSON.parse(v.stdout).signatures[0].source).toStartWith("referrer sha256:");
+});

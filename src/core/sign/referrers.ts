@@ -18,6 +18,9 @@ export interface ReferrerLister {
   referrers(digest: string, artifactType?: string, opts?: OpOptions): Promise<Descriptor[]>;
 }
 
+/** artifactType of a legacy signature image pushed as an OCI 1.1 referrer (`--registry-referrers-mode=oci-1-1`, spec §1.8). */
+export const COSIGN_SIG_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
+
 /** Cap for one signature payload or bundle read into memory. cosign allows 128 MiB; real ones are < 10 KiB. */
 export const MAX_SIGNATURE_BYTES = MAX_MANIFEST_BYTES;
 /** cosign refuses `.sig` images with more layers than this. */
@@ -100,8 +103,13 @@ export async function readReferrersIndex(target: Target, digest: string, opts: O
  * silently, as cosign does.
  */
 export async function findBundles(target: Target, digest: string, opts: OpOptions = {}): Promise<BundleSignature[]> {
+  return bundlesAmong(target, await listReferrers(target, digest, opts), opts);
+}
+
+async function bundlesAmong(target: Target, referrers: Descriptor[], opts: OpOptions): Promise<BundleSignature[]> {
   const out: BundleSignature[] = [];
-  for (const d of await listReferrers(target, digest, opts)) {
+  for (const d of referrers) {
+    if (d.artifactType === COSIGN_SIG_ARTIFACT_TYPE) continue;
     if (isIndexType(d.mediaType)) continue;
     let m: ImageManifest;
     try {
@@ -141,7 +149,11 @@ export async function findLegacySignatures(target: Target, digest: string, opts:
   const tag = signatureTag(digest);
   const got = await fetchTagged(target, tag, opts);
   if (!got) return [];
-  const p = parseManifest(got.bytes, got.desc.mediaType);
+  return layersOf(target, got.bytes, got.desc, tag, opts);
+}
+
+async function layersOf(target: Target, bytes: Uint8Array, desc: Descriptor, tag: string, opts: OpOptions): Promise<LegacySignature[]> {
+  const p = parseManifest(bytes, desc.mediaType);
   if (p.kind !== "manifest") throw new CoreError({ code: "MANIFEST_INVALID", message: `${target.name}:${tag} is an index, not a signature image` });
   if (p.manifest.layers.length > MAX_SIGNATURE_LAYERS) {
     throw new CoreError({ code: "MANIFEST_INVALID", message: `${target.name}:${tag} has ${p.manifest.layers.length} layers; more than ${MAX_SIGNATURE_LAYERS} are refused` });
@@ -158,12 +170,20 @@ export async function findLegacySignatures(target: Target, digest: string, opts:
  * because cosign v3 then falls back to the `.sig` image too.
  */
 export async function findSignatures(target: Target, digest: string, opts: OpOptions = {}): Promise<FoundSignatures> {
+  let referrers: Descriptor[] = [];
   let bundles: BundleSignature[] = [];
   try {
-    bundles = await findBundles(target, digest, opts);
+    referrers = await listReferrers(target, digest, opts);
+    bundles = await bundlesAmong(target, referrers, opts);
   } catch (e) {
     if (isCoreError(e, "CANCELLED") || isCoreError(e, "AUTH_FAILED")) throw e;
   }
-  const legacy = bundles.length > 0 ? [] : await findLegacySignatures(target, digest, opts);
+  if (bundles.length > 0) return { bundles, legacy: [] };
+  let legacy = await findLegacySignatures(target, digest, opts);
+  // Rare: the .sig image pushed by digest as a referrer instead of under the tag; cosign takes the last one.
+  const sigRef = referrers.filter((d) => d.artifactType === COSIGN_SIG_ARTIFACT_TYPE).at(-1);
+  if (legacy.length === 0 && sigRef) {
+    legacy = await layersOf(target, await readBytes(target, sigRef, opts), sigRef, `referrer ${sigRef.digest}`, opts);
+  }
   return { bundles, legacy };
 }

@@ -4,13 +4,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MemoryStore } from "../../../../src/core/content/memory-store.ts";
 import { readAll } from "../../../../src/core/oci/digest.ts";
-import { parseManifest } from "../../../../src/core/oci/manifest.ts";
+import { encodeIndex, encodeManifest, parseManifest } from "../../../../src/core/oci/manifest.ts";
+import { OCI_INDEX, OCI_MANIFEST } from "../../../../src/core/oci/media-types.ts";
 import { signArtifact } from "../../../../src/core/sign/attach.ts";
 import { encodeBundleReferrer, BUNDLE_V03_MEDIA_TYPE } from "../../../../src/core/sign/bundle.ts";
 import { keyFingerprint } from "../../../../src/core/sign/keys.ts";
 import { encodeSignatureImage, signatureLayer, signatureTag } from "../../../../src/core/sign/legacy.ts";
 import { cosignStatement, preAuthEncoding, simpleSigningPayload } from "../../../../src/core/sign/payload.ts";
-import { findSignatures, isBundleV03OrLater } from "../../../../src/core/sign/referrers.ts";
+import { COSIGN_SIG_ARTIFACT_TYPE, findSignatures, isBundleV03OrLater } from "../../../../src/core/sign/referrers.ts";
 import { createKeySigner } from "../../../../src/core/sign/signer.ts";
 import { verifySignatures } from "../../../../src/core/sign/verifier.ts";
 
@@ -150,5 +151,25 @@ describe("targets with a referrers API", () => {
     expect(r.tag).toBeUndefined();
     expect(pushed).toEqual([r.signatureManifest]);
     expect(await store.tags()).toEqual(["v1"]);
+  });
+});
+
+describe("legacy signature image as an OCI 1.1 referrer (spec §1.8)", () => {
+  test("is found when there is no .sig tag, and verifies", async () => {
+    const store = new MemoryStore();
+    const subject = await subjectIn(store);
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const payload = simpleSigningPayload("example.com/app", subject.digest);
+    const layer = signatureLayer(payload, Buffer.from(await createKeySigner(key.privateKey).sign(payload)).toString("base64"));
+    await store.push(layer, payload);
+    const config = await store.add(COSIGN_SIG_ARTIFACT_TYPE, new TextEncoder().encode("{}"));
+    const m = encodeManifest({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: COSIGN_SIG_ARTIFACT_TYPE, config, layers: [layer], subject });
+    const md = await store.add(OCI_MANIFEST, m);
+    const ix = encodeIndex({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...md, artifactType: COSIGN_SIG_ARTIFACT_TYPE }] });
+    await store.tag(await store.add(OCI_INDEX, ix), subject.digest.replace(":", "-"));
+    const found = await findSignatures(store, subject.digest);
+    expect(found.bundles).toEqual([]);
+    expect(found.legacy.map((l) => l.source)).toEqual([`referrer ${md.digest} layer 1`]);
+    expect(verifySignatures(found.legacy, subject.digest, { keys: [key.publicKey] }).verified).toHaveLength(1);
   });
 });
