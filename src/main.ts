@@ -7,7 +7,7 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { CoreError } from "./core/errors.ts";
+import { CoreError, isCoreError } from "./core/errors.ts";
 import { EXIT_CODES } from "./cli/exit-codes.ts";
 import { withRegistryFlags } from "./cli/flags.ts";
 import { VERSION } from "./cli/version.ts";
@@ -290,7 +290,7 @@ function reportError(e: unknown, s: Streams, debug: boolean): number {
     // Help and version exit 0; usage errors were already printed by commander.
     return e.exitCode === 0 ? 0 : 2;
   }
-  if (e instanceof CoreError) {
+  if (isCoreError(e)) {
     s.err.write(`✗ ${e.message}\n`);
     if (e.details.hint) s.err.write(`  hint: ${e.details.hint}\n`);
     if (debug) s.err.write(`${e.stack}\n${e.cause ? `cause: ${String((e.cause as Error).stack ?? e.cause)}\n` : ""}`);

@@ -59,8 +59,16 @@ export function fail(code: ErrorCode, message: string, details?: ErrorDetails, c
   throw new CoreError({ code, message, details, cause });
 }
 
+/**
+ * Whether `e` is a CoreError. Checked by shape, not only `instanceof`: a bundle may hold two copies of
+ * this module (Bun's node-target bundle duplicates modules reached both statically and through
+ * `import()`), and errors cross worker boundaries.
+ */
 export function isCoreError(e: unknown, code?: ErrorCode): e is CoreError {
-  return e instanceof CoreError && (code === undefined || e.code === code);
+  const shaped =
+    e instanceof CoreError ||
+    (e instanceof Error && e.name === "CoreError" && typeof (e as { code?: unknown }).code === "string" && typeof (e as { details?: unknown }).details === "object");
+  return shaped && (code === undefined || (e as CoreError).code === code);
 }
 
 /** Whether an operation that failed with this code may succeed if tried again. Defined once. */

@@ -48,6 +48,10 @@ test("on Node 22 berth gives the same digests as the compiled binary, and reads 
   expect(await readFile(join(out, "deployment.yaml"), "utf8")).toBe(await readFile(join(EXAMPLE, "deployment.yaml"), "utf8"));
   const list = await node(["list", "artifacts", `oci://${reg.host}/node/app`]);
   expect(list.stdout).toContain(`${reg.host}/node/app:v1`);
+  // Errors keep their exit codes on Node too (the bundle must not turn them into "unexpected error").
+  const missing = await node(["pull", "artifact", `oci://${reg.host}/node/app:nope`, "-o", out]);
+  expect(missing.code).toBe(4);
+  expect(missing.stderr).not.toContain("unexpected error");
 });
 
 test("under deno run, the TypeScript sources work unchanged and give the same digest", async () => {
