@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import { useEffect, useReducer } from "react";
+import { useMemo, useReducer } from "react";
 import { useAppApi } from "../app-context.ts";
 import { diffSides } from "../api.ts";
 import DiffPanel, { splitHeight } from "../components/DiffPanel.tsx";
@@ -8,7 +8,7 @@ import useKeys from "../hooks/use-keys.ts";
 import useRepos from "../hooks/use-repos.ts";
 import useSpinner from "../hooks/use-spinner.ts";
 import { actionFor, KEYMAPS, tableAction } from "../keymap.ts";
-import { createDiffView, diffViewReducer, summaryText, type DiffViewState } from "../models/diff-view.ts";
+import { createDiffView, diffViewReducer, summaryText, type DiffViewAction, type DiffViewState } from "../models/diff-view.ts";
 import { targetLabel, type DiffTarget } from "../models/page-stack.ts";
 import { toScroll } from "../models/scroll.ts";
 import { fit, shortDigest } from "../render/tag-row.ts";
@@ -29,15 +29,20 @@ export default function DiffView({ active, repo, old: oldSide, new: newSide }: D
   const repos = useRepos();
   const res = useAsync((signal) => diffSides(repos, repo, oldSide, newSide, signal), `${repo}:${JSON.stringify(oldSide)}:${JSON.stringify(newSide)}`);
   const spin = useSpinner(res.status === "loading");
-  const [state, dispatch] = useReducer(diffViewReducer, EMPTY);
   const changes = res.status === "ok" ? res.value.changes : undefined;
-  const { listHeight, patchHeight } = splitHeight(app.height - 1, state.entries.length);
-  useEffect(() => {
-    if (changes) dispatch({ kind: "reset", state: createDiffView(changes, listHeight, patchHeight) });
-    // Only a new result resets the view; sizes follow through "resize".
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [changes]);
-  useEffect(() => dispatch({ kind: "resize", listHeight, patchHeight }), [listHeight, patchHeight]);
+  const entryCount = changes ? changes.objects.length + changes.files.length : 0;
+  const { listHeight, patchHeight } = splitHeight(app.height - 1, entryCount);
+  // The view state belongs to one result; until the first key it is the result's initial view.
+  const initial = useMemo(() => (changes ? createDiffView(changes, listHeight, patchHeight) : EMPTY), [changes]);
+  const [own, dispatchOwn] = useReducer(
+    (s: { from?: DiffViewState; view: DiffViewState }, x: { a: DiffViewAction; init: DiffViewState }) => ({
+      from: x.init,
+      view: diffViewReducer(s.from === x.init ? s.view : x.init, x.a),
+    }),
+    { view: EMPTY },
+  );
+  const dispatch = (a: DiffViewAction) => dispatchOwn({ a, init: initial });
+  const state = diffViewReducer(own.from === initial ? own.view : initial, { kind: "resize", listHeight, patchHeight });
 
   useKeys((name) => {
     const action = actionFor(KEYMAPS.diff, name);

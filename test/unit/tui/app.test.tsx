@@ -6,7 +6,10 @@ import { createTable, tableReducer } from "../../../src/tui/models/table-model.t
 import { MONO_THEME } from "../../../src/tui/render/theme.ts";
 import { tagArtifact, type MemoryStore } from "../../../src/core/index.ts";
 import type { TuiServices } from "../../../src/tui/services.ts";
-import { sampleRepo } from "./fixtures.ts";
+import { deployment, sampleRepo } from "./fixtures.ts";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let services: TuiServices;
 let store: MemoryStore;
@@ -98,6 +101,25 @@ test("d diffs the selected tag with the next older one: replica and image change
   expect(f).toContain("~ Deployment web (namespace prod)");
   expect(f).toContain("• image ghcr.io/x/web:1.0.0 → 1.1.0");
   expect(f).toContain("+  replicas: 3");
+});
+
+test("L diffs a tag with a local directory (what pushing it would change)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "berth-tui-local-"));
+  try {
+    await writeFile(join(dir, "deploy.yaml"), deployment("ghcr.io/x/web:2.0.0", 3));
+    await writeFile(join(dir, "README.md"), "hello\n");
+    const ui = start();
+    await ui.until((f) => f.includes("main@sha1:2222"), "loaded");
+    await ui.press("L");
+    await ui.until((f) => f.includes("diff v1.1.0 with local dir: ./"), "prompt");
+    for (let i = 0; i < 2; i++) await ui.press("\x7f");
+    await ui.press(dir, "\r");
+    const f = await ui.until((f) => f.includes("image ghcr.io/x/web:1.1.0 → 2.0.0"), "local diff");
+    expect(f).toContain(`diff v1.1.0 → ${dir} (local)`);
+    expect(f).not.toContain("replicas");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test("promote: pick the target, review the diff, confirm; the target moves to the source's digest", async () => {
