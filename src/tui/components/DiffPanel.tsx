@@ -16,10 +16,10 @@ export interface DiffPanelProps {
   readonly patchHeight: number;
 }
 
-/** Rows a diff panel gives the change list out of `height` (the rest goes to the patch). */
+/** Rows a diff panel gives the change list out of `height`; the rest, less the title line, goes to the patch. */
 export function splitHeight(height: number, entries: number): { listHeight: number; patchHeight: number } {
   const listHeight = Math.max(1, Math.min(entries, Math.max(3, Math.floor(height / 3))));
-  return { listHeight, patchHeight: Math.max(1, height - listHeight - 2) };
+  return { listHeight, patchHeight: Math.max(1, height - listHeight - 1) };
 }
 
 /**

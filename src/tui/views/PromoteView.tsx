@@ -33,7 +33,8 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
   const spin = useSpinner(tags.status === "loading" || state.step === "planning" || state.step === "tagging");
 
   const plan = state.step === "review" || state.step === "tagging" || state.step === "done" ? state.plan : undefined;
-  const { listHeight, patchHeight } = splitHeight(app.height - 4, plan?.changes ? plan.changes.objects.length + plan.changes.files.length : 0);
+  // Two header lines (target change, question) above the diff panel.
+  const { listHeight, patchHeight } = splitHeight(app.height - 2, plan?.changes ? plan.changes.objects.length + plan.changes.files.length : 0);
   const initialDiff = useMemo(() => (plan?.changes ? createDiffView(plan.changes, listHeight, patchHeight) : undefined), [plan?.changes]);
   // The review's list state belongs to one plan: a new plan starts from its own initial view.
   const [diffState, diffDispatch] = useReducer(
