@@ -123,8 +123,9 @@ export function gzipSync(data: Uint8Array): Uint8Array<ArrayBuffer> {
 
 /**
  * Gzip-compresses a stream. With the default `impl: "go"` the output equals Go's
- * compress/gzip at level 6 byte for byte, regardless of how `src` is chunked; memory stays
- * bounded (64 KiB window plus about one block of output).
+ * compress/gzip at level 6 byte for byte, regardless of how `src` is chunked and of
+ * `workers`. Memory stays bounded: in-thread, a 64 KiB window plus about one block of
+ * output; with workers, a few segments of input and their tokens (parallel-gzip.ts).
  */
 export function gzipStream(src: AsyncIterable<Uint8Array>, opts: GzipOptions = {}): AsyncIterable<Uint8Array> {
   const impl = opts.impl ?? DEFAULT_GZIP_OPTIONS.impl;

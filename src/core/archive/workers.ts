@@ -43,7 +43,8 @@ export function spawnArchiveWorker(events: ArchiveWorkerEvents): ArchiveWorker |
   if (typeof Ctor !== "function") return null;
   let w: Worker;
   try {
-    w = new Ctor(isCompiled() ? COMPILED_ENTRY : new URL("./archive-worker.ts", import.meta.url).href);
+    // Module workers: Bun takes either kind, Deno only these.
+    w = new Ctor(isCompiled() ? COMPILED_ENTRY : new URL("./archive-worker.ts", import.meta.url).href, { type: "module" });
   } catch {
     return null;
   }
