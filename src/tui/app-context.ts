@@ -28,6 +28,8 @@ export interface AppApi {
   prompt(req: PromptRequest): void;
   /** Registers the visible view's key handler (the app calls it before its global keys). */
   setKeys(handler: KeyHandler | undefined): void;
+  /** Limits the footer to these actions of the screen's keymap (a view in a sub-step); undefined shows all. */
+  setHints(actions: readonly string[] | undefined): void;
   readonly theme: Theme;
   /** Size of the area between the header and the footer. */
   readonly width: number;

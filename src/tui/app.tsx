@@ -40,6 +40,7 @@ export default function App({ services, initial, repositories = [], color = true
   const [stack, dispatch] = useReducer(stackReducer, undefined, () => createStack(initial[0] ?? { kind: "repos" }, ...initial.slice(1)));
   const [prompt, setPrompt] = useState<{ req: PromptRequest; value: string } | undefined>();
   const [flash, setFlash] = useState<{ message: string; kind: "info" | "error" } | undefined>();
+  const [hints, setHints] = useState<readonly string[] | undefined>();
   const keys = useRef<KeyHandler | undefined>(undefined);
   const flashTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const page = top(stack);
@@ -62,6 +63,7 @@ export default function App({ services, initial, repositories = [], color = true
       setKeys: (h) => {
         keys.current = h;
       },
+      setHints,
       theme,
       width: columns,
       height: bodyHeight,
@@ -172,7 +174,7 @@ export default function App({ services, initial, repositories = [], color = true
               <Screen page={p} active={p === page && !prompt} helpFor={p.kind === "help" ? stack.pages[i - 1] : undefined} repositories={repositories} openRepository={openRepository} />
             </Box>
           ))}
-          {prompt ? <Prompt label={prompt.req.label} value={prompt.value} width={columns} theme={theme} /> : <Footer bindings={[...KEYMAPS[page.kind], ...GLOBAL]} width={columns} theme={theme} flash={flash} />}
+          {prompt ? <Prompt label={prompt.req.label} value={prompt.value} width={columns} theme={theme} /> : <Footer bindings={[...KEYMAPS[page.kind].filter((b) => !hints || hints.includes(b.action)), ...GLOBAL]} width={columns} theme={theme} flash={flash} />}
         </Box>
       </ServicesContext.Provider>
     </AppContext.Provider>

@@ -135,7 +135,7 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
     await keys("Enter");
     await waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
     await keys("C-c");
-    s = await waitScreen((x) => x.includes("EXIT:"), "exit");
+    s = await waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit and the tty mode after it");
     expect(s).toContain("EXIT:0");
     expect(s).toMatch(/(^|\s)icanon(\s|$)/m);
     expect(s).toMatch(/(^|\s)echo(\s|$)/m);

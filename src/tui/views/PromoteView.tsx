@@ -92,7 +92,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
       return true;
     }
     return state.step === "tagging";
-  }, active);
+  }, active, state.step === "pick" ? ["pick", "newTag", "down"] : state.step === "review" ? (state.plan.targetDigest === state.plan.sourceDigest ? [] : ["confirm", "cancel", ...(state.plan.targetDigest ? ["diff"] : [])]) : []);
 
   const t = app.theme;
   const w = app.width;
