@@ -19,9 +19,11 @@
  * (flate/encode-blocks.ts); their bit strings are joined in order. The CRC-32 and size are
  * computed here, on the input as it arrives.
  *
- * Memory: at most `maxLiveSegments` segments (input plus tokens, up to 5x the segment size
- * for incompressible data) are held at once; reading the source pauses until the oldest is
- * encoded.
+ * Memory: reading the source pauses while `maxLiveSegments` segments are being matched
+ * (each holds its input and tokens: up to 5x the segment size for incompressible data), and
+ * matched tokens wait for encoding only until about one segment of input is queued.
+ * Tokens and segment input live in SharedArrayBuffers where the runtime has them, so
+ * neither the main thread nor the encoding workers copy them.
  */
 import * as zlib from "node:zlib";
 import { fail } from "../errors.ts";
