@@ -133,8 +133,7 @@ test("promote: pick the target, review the diff, confirm; the target moves to th
   f = await ui.until((f) => f.includes("Promote v1.1.0 to prod?"), "review");
   expect(f).toContain(`prod: ${digests.v1!.slice(0, 19)} → ${digests.v2!.slice(0, 19)} (v1.1.0)`);
   expect(f).toContain("replicas 1 → 3");
-  const footer = f.split("\n").at(-1)!;
-  expect(footer).toContain("<y> confirm");
+  const footer = (await ui.until((f) => f.split("\n").at(-1)!.includes("<y> confirm"), "review footer")).split("\n").at(-1)!;
   expect(footer).toContain("<n/esc> cancel");
   expect(footer).not.toContain("new tag");
   expect((await store.resolve("prod")).digest).toBe(digests.v1!);
