@@ -28,7 +28,8 @@ export interface ReposViewProps {
 export default function ReposView({ active, repositories, openRepository }: ReposViewProps) {
   const app = useAppApi();
   const services = useServices();
-  const history = useAsync((_signal) => services.history.load(), "history");
+  // Reloaded each time the screen comes back, so a repository just opened is listed.
+  const history = useAsync((_signal) => services.history.load(), `history:${active}`);
   const [filter, setFilter] = useState("");
   const all = useMemo(() => {
     const rows: RepoRow[] = [];

@@ -5,7 +5,7 @@ import Table from "../../../src/tui/components/Table.tsx";
 import { createTable, tableReducer } from "../../../src/tui/models/table-model.ts";
 import { MONO_THEME } from "../../../src/tui/render/theme.ts";
 import { tagArtifact, type MemoryStore } from "../../../src/core/index.ts";
-import type { TuiServices } from "../../../src/tui/services.ts";
+import { memoryHistory, type TuiServices } from "../../../src/tui/services.ts";
 import { deployment, sampleRepo } from "./fixtures.ts";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -160,6 +160,25 @@ test(": opens a repository typed by the user; a bad URL is a message, not a cras
   for (let i = 0; i < 6; i++) await ui.press("\x7f");
   await ui.press("nope", "\r");
   await ui.until((f) => f.includes("URL must be in format"), "error flash");
+});
+
+test("repositories: command line, history, docker-config registries; a registry asks for the repository", async () => {
+  services = { ...services, history: memoryHistory(["oci://mem/old"]) };
+  const r = render(<App services={services} initial={[{ kind: "repos" }]} repositories={["oci://mem/app"]} color={false} size={{ columns: 100, rows: 24 }} />);
+  const f = await waitFor(r.lastFrame, (f) => f.includes("oci://mem/old"), "history row");
+  const rows = f.split("\n").filter((l) => l.includes("oci://") && !l.includes("press :")).map((l) => l.replace(/^[▸ ] /, "").replace(/\s+/g, " ").trim());
+  expect(rows).toEqual(["oci://mem/app command line", "oci://mem/old recent", "oci://ghcr.io/ docker config"]);
+  for (const k of ["G", "\r"]) {
+    r.stdin.write(k);
+    await sleep(30);
+  }
+  await waitFor(r.lastFrame, (f) => f.split("\n").at(-1)!.startsWith(":oci://ghcr.io/"), "prompt prefilled with the registry");
+  r.stdin.write("\x1b");
+  await sleep(30);
+  r.stdin.write("g");
+  await sleep(30);
+  r.stdin.write("\r");
+  await waitFor(r.lastFrame, (f) => f.includes("main@sha1:2222"), "tags of the first repository");
 });
 
 test("the layout follows the terminal size (80x24 down to 60x12)", async () => {
