@@ -19,7 +19,6 @@ export default function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, k
     );
     return () => ac.abort();
     // `load` is a fresh closure each render; `key` names what it loads.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   return state;
 }

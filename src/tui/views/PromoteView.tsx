@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import { useEffect, useMemo, useReducer } from "react";
+import { useEffect, useMemo, useReducer, useRef } from "react";
 import { useAppApi } from "../app-context.ts";
 import { errorMessage, listTags, planPromotion, promote } from "../api.ts";
 import DiffPanel, { splitHeight } from "../components/DiffPanel.tsx";
@@ -11,7 +11,7 @@ import useSpinner from "../hooks/use-spinner.ts";
 import useTable from "../hooks/use-table.ts";
 import { actionFor, KEYMAPS, tableAction } from "../keymap.ts";
 import { createDiffView, diffViewReducer, type DiffViewAction, type DiffViewState } from "../models/diff-view.ts";
-import { createPromote, promoteReducer } from "../models/promote.ts";
+import { createPromote, promoteReducer, type PromotePlan } from "../models/promote.ts";
 import { fit, shortDigest } from "../render/tag-row.ts";
 import { isSignatureOrReferrerTag, sortTags, type TreeDiff } from "../../core/index.ts";
 
@@ -57,8 +57,11 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
     return () => ac.abort();
   }, [state, repos, repo]);
 
+  const tagging = useRef<PromotePlan | undefined>(undefined);
   useEffect(() => {
-    if (state.step !== "tagging") return;
+    // Once per confirmed plan, whatever else re-runs this effect (a resize changes `app`).
+    if (state.step !== "tagging" || tagging.current === state.plan) return;
+    tagging.current = state.plan;
     // Not aborted on unmount: a retag that started is allowed to finish.
     promote(repos, repo, state.plan).then(
       () => {
