@@ -14,6 +14,7 @@ import { fit } from "./render/tag-row.ts";
 import { COLOR_THEME, MONO_THEME } from "./render/theme.ts";
 import { ServicesContext, type TuiServices } from "./services.ts";
 import { parseRepo, repoURL, errorMessage } from "./api.ts";
+import { parseArtifactURL } from "../core/index.ts";
 import Screen from "./views/Screen.tsx";
 
 /** Props of {@link App}. */
@@ -74,8 +75,11 @@ export default function App({ services, initial, repositories = [], color = true
   const openRepository = useCallback(
     (url: string) => {
       try {
+        const ref = parseArtifactURL(url);
         const repo = repoURL(parseRepo(url));
         dispatch({ kind: "jump", page: { kind: "tags", repo } });
+        const tag = ref.tag ?? ref.digest;
+        if (tag) dispatch({ kind: "push", page: { kind: "artifact", repo, tag } });
         services.history.add(repo).catch(() => {});
       } catch (e) {
         api.flash(errorMessage(e), "error");

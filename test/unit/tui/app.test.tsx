@@ -160,6 +160,11 @@ test(": opens a repository typed by the user; a bad URL is a message, not a cras
   for (let i = 0; i < 6; i++) await ui.press("\x7f");
   await ui.press("nope", "\r");
   await ui.until((f) => f.includes("URL must be in format"), "error flash");
+  await ui.press(":");
+  await ui.until((f) => f.split("\n").at(-1)!.startsWith(":oci://"), "prompt again");
+  await ui.press("mem.example/app:v1.0.0", "\r");
+  const f = await ui.until((f) => f.includes("[1 Manifest]"), "artifact of the typed tag");
+  expect(f.split("\n")[0]!.trimEnd()).toBe("berth › repositories › oci://mem.example/app › :v1.0.0");
 });
 
 test("repositories: command line, history, docker-config registries; a registry asks for the repository", async () => {
