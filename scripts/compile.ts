@@ -84,7 +84,7 @@ console.log("built dist/berth.mjs (node)");
 // run-time resolution failures only show up here.
 const bin = join(root, "dist/berth");
 const empty = mkdtempSync(join(tmpdir(), "berth-smoke-"));
-for (const args of [["--version"], ["push", "artifact", "--help"], ["list", "artifacts", "--help"]]) {
+for (const args of [["--version"], ["push", "artifact", "--help"], ["list", "artifacts", "--help"], ["ui", "--help"]]) {
   const r = spawnSync(bin, args, { cwd: empty, env: {}, encoding: "utf8" });
   if (r.status !== 0) {
     console.error(`smoke run failed: berth ${args.join(" ")} exited ${r.status}\n${r.stdout}\n${r.stderr}`);

@@ -22,7 +22,7 @@ export { resolveRef, type OCIRepositoryRef, type RefResolution } from "./artifac
 export { fetchImageManifest, selectLayer, type FetchedManifest } from "./artifact/manifests.ts";
 export { toAnnotations, fromAnnotations, type Metadata } from "./artifact/metadata.ts";
 export { packArtifact, type PackOptions, type ConfigProfile, type MediaTypeProfile } from "./artifact/pack.ts";
-export { extractTarGz, type ExtractOptions, type ExtractResult } from "./archive/extract.ts";
+export { extractTarGz, readTarEntries, type ExtractOptions, type ExtractResult } from "./archive/extract.ts";
 export { DEFAULT_IGNORE_PATHS } from "./archive/ignore.ts";
 export {
   createRegistryClient,

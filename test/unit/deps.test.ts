@@ -61,3 +61,13 @@ test("main.ts loads commands lazily so --version stays fast", () => {
   const staticCommandImports = imports(main).filter((s) => s.includes("/commands/") && !main.includes(`import("${s}")`));
   expect(staticCommandImports).toEqual([]);
 });
+
+test("tui and k8s reach core only through its public index", () => {
+  const bad: string[] = [];
+  for (const f of all.filter((x) => x.file.startsWith("tui/") || x.file.startsWith("k8s/"))) {
+    for (const spec of imports(f.text)) {
+      if (/(^|\/)core\//.test(spec) && !/(^|\/)core\/index\.ts$/.test(spec)) bad.push(`${f.file} → ${spec}`);
+    }
+  }
+  expect(bad).toEqual([]);
+});
