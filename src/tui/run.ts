@@ -40,7 +40,9 @@ export async function runTui(opts: RunTuiOptions): Promise<void> {
   let failure: unknown;
   const instance = render(
     createElement(ErrorBoundary, { onError: (e: unknown) => ((failure = e), instance.unmount()) }, createElement(App, { services: opts.services, initial: pages, repositories, color: opts.color })),
-    { alternateScreen: true, exitOnCtrlC: true, patchConsole: true, ...(opts.stdin ? { stdin: opts.stdin } : {}), ...(opts.stdout ? { stdout: opts.stdout } : {}) },
+    // interactive: the caller checked for a terminal; without this Ink renders only the last frame
+    // whenever CI is set in the environment (a terminal inside a CI job, or our own tests).
+    { alternateScreen: true, exitOnCtrlC: true, patchConsole: true, interactive: true, ...(opts.stdin ? { stdin: opts.stdin } : {}), ...(opts.stdout ? { stdout: opts.stdout } : {}) },
   );
   const onAbort = () => instance.unmount();
   opts.services.signal?.addEventListener("abort", onAbort, { once: true });
