@@ -23,7 +23,8 @@ function buildFlags(cmd: Command): Command {
     .option("--resolve-symlinks", "copy symlink targets into the artifact instead of skipping symlinks", false)
     .option("--no-sourceignore", "do not read .sourceignore from the source root")
     .option("--normalize-modes", "store 0644/0755 modes so digests do not depend on umask", false)
-    .addOption(new Option("--gzip <impl>", "compressor: go (byte-identical to flux) or zlib (faster, other digests)").choices(["go", "zlib"]).default("go"));
+    .addOption(new Option("--gzip <impl>", "compressor: go (byte-identical to flux) or zlib (faster, other digests)").choices(["go", "zlib"]).default("go"))
+    .option("--gzip-workers <n>", "threads for the go compressor: 0 none, 1 overlaps compression with reading files, more split the stream (same bytes)");
 }
 
 export function createProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: number) => void): Command {

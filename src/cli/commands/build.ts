@@ -12,6 +12,7 @@ export interface BuildFlags {
   sourceignore?: boolean;
   normalizeModes?: boolean;
   gzip?: string;
+  gzipWorkers?: string;
 }
 
 export interface InputPath {
@@ -53,8 +54,15 @@ export function buildOptionsFrom(f: BuildFlags, input?: InputPath, outFile?: str
     sourceIgnore: f.sourceignore ?? true,
     normalizeModes: f.normalizeModes,
     gzip: gz,
+    gzipWorkers: f.gzipWorkers === undefined ? undefined : parseWorkers(f.gzipWorkers),
     exclude: outFile ? [resolve(outFile)] : undefined,
   };
+}
+
+function parseWorkers(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 64) fail("USAGE", `--gzip-workers must be a whole number from 0 to 64, got "${v}"`);
+  return n;
 }
 
 /** pflag StringSlice semantics: each value is split as CSV; `--ignore-paths=` gives an empty list. */

@@ -58,6 +58,12 @@ export interface BuildOptions {
    */
   singleFileMode?: "flux-2.9" | "flux-2.8";
   signal?: AbortSignal;
+  /**
+   * Worker threads for the Go-exact deflate: 0 compresses on the calling thread, 1 overlaps
+   * compression with the walk, more split the stream into segments. Same bytes whatever the count.
+   * Default: the gzip module's default.
+   */
+  gzipWorkers?: number;
   /** Progress of the build, in uncompressed tar bytes (total unknown until the end). Default none. */
   onProgress?: ProgressSink;
 }
@@ -219,7 +225,7 @@ export async function buildArtifactArchive(srcPath: string, outFile: string, opt
   }
   try {
     try {
-      for await (const chunk of gzipStream(hashedTar(), { impl: opts.gzip ?? DEFAULT_BUILD_OPTIONS.gzip })) {
+      for await (const chunk of gzipStream(hashedTar(), { impl: opts.gzip ?? DEFAULT_BUILD_OPTIONS.gzip, workers: opts.gzipWorkers })) {
         tgzDigest.update(chunk);
         let off = 0;
         while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
