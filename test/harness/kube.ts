@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { generateCerts } from "./certs.ts";
 import { freePort } from "./free-port.ts";
 import { runOk } from "./run.ts";
+import { processRoot, WATCHDOG } from "./process.ts";
 
 /** The Kubernetes release scripts/setup builds (test/harness/kube/go.mod pins it). */
 export const KUBE_VERSION = "v1.37.2";
@@ -84,54 +85,6 @@ export interface KubeServer {
   logs(): { apiserver: string; etcd: string };
   /** Kills the API server and etcd and removes their temp dir. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-/**
- * Runs `"$@"` under a watchdog shell whose stdin is a pipe from this test process: when the pipe closes
- * (stop(), or bun exiting without running any hook, which `bun test` does not), the watchdog SIGTERMs
- * the child, so no test run leaves servers behind. It records the child's pid in "$1" so stop() can
- * SIGKILL it if SIGTERM is not enough. Exit code is the child's.
- */
-const WATCHDOG = `
-pidfile=$1
-shift
-"$@" </dev/null &
-child=$!
-echo "$child" >"$pidfile"
-exec 3<&0
-( cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null ) &
-watcher=$!
-wait "$child"
-code=$?
-kill "$watcher" 2>/dev/null
-exit "$code"
-`;
-
-let rootDir: string | undefined;
-
-/** Per-process dir of every server's temp dir; roots of dead processes are removed (bun test runs no exit hook). */
-function kubeRoot(): string {
-  if (rootDir) return rootDir;
-  const prefix = "berth-kube-";
-  for (const name of readdirSync(tmpdir())) {
-    const pid = Number(name.slice(prefix.length));
-    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid === process.pid) continue;
-    if (!processAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
-  rootDir = join(tmpdir(), `${prefix}${process.pid}`);
-  rmSync(rootDir, { recursive: true, force: true });
-  mkdirSync(rootDir);
-  process.on("exit", () => rmSync(rootDir!, { recursive: true, force: true }));
-  return rootDir;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -244,7 +197,7 @@ async function startEtcd(bin: string, dir: string, deadline: number): Promise<{ 
  */
 export async function startKube(opts: KubeOptions = {}): Promise<KubeServer> {
   const bins = kubeBinaries();
-  const dir = join(kubeRoot(), `kube-${randomBytes(4).toString("hex")}`);
+  const dir = join(processRoot("berth-kube-"), `kube-${randomBytes(4).toString("hex")}`);
   mkdirSync(dir);
   const started = Date.now();
   const deadline = started + (opts.readyTimeoutMs ?? DEFAULT_KUBE_OPTIONS.readyTimeoutMs);

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateCerts, selfSignedCert, type TestCerts } from "./certs.ts";
 import { freePort } from "./free-port.ts";
 import { runOk } from "./run.ts";
 import { startTokenServer, type Authorize, type TokenServer } from "./token-server.ts";
+import { processRoot, WATCHDOG } from "./process.ts";
 
 /** The CNCF Distribution binary shipped by Debian's `docker-registry` package. */
 export const REGISTRY_BIN = "/usr/bin/docker-registry";
@@ -80,59 +80,10 @@ export interface RegistryServer {
   stop(): Promise<void>;
 }
 
-/**
- * Runs the registry under a watchdog shell whose stdin is a pipe from this test process: when the pipe
- * closes (stop(), or bun exiting without running any hook, which `bun test` does not), the watchdog
- * SIGTERMs the registry, so no test run leaves registries behind. It records the registry's pid so
- * stop() can SIGKILL it if SIGTERM is not enough. Exit code is the registry's.
- */
-const WATCHDOG = `
-"$0" serve "$1" </dev/null &
-child=$!
-echo "$child" >"$2"
-exec 3<&0
-( cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null ) &
-watcher=$!
-wait "$child"
-code=$?
-kill "$watcher" 2>/dev/null
-exit "$code"
-`;
-
-let rootDir: string | undefined;
-
-/**
- * Per-process directory holding every registry dir and the shared PKI. Since `bun test` runs no exit
- * hook, a run that forgot stop() leaves its root behind; the next run removes roots of dead processes.
- */
-function harnessRoot(): string {
-  if (rootDir) return rootDir;
-  const prefix = "berth-harness-";
-  for (const name of readdirSync(tmpdir())) {
-    const pid = Number(name.slice(prefix.length));
-    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid === process.pid) continue;
-    if (!processAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
-  rootDir = join(tmpdir(), `${prefix}${process.pid}`);
-  rmSync(rootDir, { recursive: true, force: true });
-  mkdirSync(rootDir);
-  process.on("exit", () => rmSync(rootDir!, { recursive: true, force: true }));
-  return rootDir;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 let sharedCerts: Promise<TestCerts> | undefined;
 function defaultCerts(): Promise<TestCerts> {
   if (!sharedCerts) {
-    const dir = join(harnessRoot(), "pki");
+    const dir = join(processRoot("berth-harness-"), "pki");
     mkdirSync(dir);
     sharedCerts = generateCerts({ dir });
   }
@@ -165,7 +116,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const tls = opts.tls ?? DEFAULT_REGISTRY_OPTIONS.tls;
   const username = opts.username ?? DEFAULT_REGISTRY_OPTIONS.username;
   const password = opts.password ?? randomBytes(12).toString("base64url");
-  const dir = mkdtempSync(join(harnessRoot(), "registry-"));
+  const dir = mkdtempSync(join(processRoot("berth-harness-"), "registry-"));
   const dataDir = join(dir, "data");
   mkdirSync(dataDir);
   const logFile = join(dir, "registry.log");
@@ -239,7 +190,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       }
       const pidFile = join(dir, "registry.pid");
       rmSync(pidFile, { force: true });
-      const proc = Bun.spawn(["/bin/sh", "-c", WATCHDOG, REGISTRY_BIN, configFile, pidFile], {
+      const proc = Bun.spawn(["/bin/sh", "-c", WATCHDOG, "watchdog", pidFile, REGISTRY_BIN, "serve", configFile], {
         stdin: "pipe",
         stdout: logFd,
         stderr: logFd,
