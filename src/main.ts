@@ -70,6 +70,9 @@ export function createProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: n
         .option("--reproducible", "set the created annotation to the Unix epoch, so the same tree gives the same digest", false)
         .addOption(new Option("--media-types <profile>", "flux: Flux media types; docker: RFC-0003's Docker types for registries that reject custom ones").choices(["flux", "docker"]).default("flux"))
         .addOption(new Option("--config-profile <profile>", "config blob shape: flux-2.9 (default) or flux-2.8").choices(["flux-2.9", "flux-2.8"]))
+        .option("--sign", "after pushing, sign the pushed digest with --key (as berth sign artifact)", false)
+        .option("--key <file>", "with --sign: cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
+        .addOption(new Option("--sign-format <format>", "with --sign: bundle (cosign v3 referrer, default) or legacy (sha256-<hex>.sig image)").choices(["bundle", "legacy"]))
         .option("-o, --output <format>", "print the result as json or yaml on stdout")
         .option("-q, --quiet", "print only errors", false),
     ),
@@ -114,6 +117,9 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
       .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest>")
       .description("Add tags to an existing artifact (e.g. promote staging to production)")
       .option("--tag <tags>", "new tag; repeatable, comma-separated", collect)
+      .option("--sign", "after tagging, sign the artifact's digest with --key (as berth sign artifact)", false)
+      .option("--key <file>", "with --sign: cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
+      .addOption(new Option("--sign-format <format>", "with --sign: bundle (cosign v3 referrer, default) or legacy (sha256-<hex>.sig image)").choices(["bundle", "legacy"]))
       .option("-o, --output <format>", "print the result as json or yaml on stdout")
       .option("-q, --quiet", "print only errors", false),
   )
@@ -132,6 +138,8 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
       .option("--all", "also show signature, attestation, SBOM and referrer tags", false)
       .addOption(new Option("--sort <order>", "semver: newest version first; flux: descending string order").choices(["semver", "flux"]).default("semver"))
       .option("--wide", "add a CREATED column", false)
+      .option("--signed", "add a SIGNED column: present when a cosign signature (bundle or legacy) is stored, - otherwise", false)
+      .option("--verify-key <file>", "add a SIGNED column verified against this cosign.pub: verified, invalid or unsigned; repeatable", collect)
       .option("-o, --output <format>", "print json or yaml instead of the table"),
   )
     .addHelpText("after", "\nExamples:\n  berth list artifacts oci://ghcr.io/org/app-config --filter-semver '>=1.0.0'\n  berth list artifacts oci-layout://./out -o json\n")

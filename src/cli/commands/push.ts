@@ -6,9 +6,10 @@ import { ANNOTATION_CREATED } from "../../core/oci/media-types.ts";
 import type { PackOptions } from "../../core/artifact/pack.ts";
 import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
 import { createProgressRenderer, Logger, parseFormat, printResult, type Streams } from "../output.ts";
+import { loadKeySigner, parseSignFlags, signatureResult, signDigest, signedMessage, type SignFlags } from "../signing.ts";
 import { buildOptionsFrom, resolveInputPath, type BuildFlags } from "./build.ts";
 
-export interface PushFlags extends RegistryFlags, BuildFlags {
+export interface PushFlags extends RegistryFlags, BuildFlags, SignFlags {
   path?: string;
   source?: string;
   revision?: string;
@@ -29,8 +30,12 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
   if (!f.path) fail("USAGE", `invalid path ""`, { hint: "point --path (-f) at a directory or file, or - for stdin" });
   const ref: ArtifactRef = parseURLArg(url, "artifact URL is required");
   if (ref.digest && !ref.tag) fail("USAGE", `cannot push to a digest reference: ${url}`, { hint: "push to a tag, e.g. oci://host/repo:v1" });
+  const sigFormat = parseSignFlags(f);
   const log = new Logger(s, f.quiet || format !== "human");
+  // Before anything is read or uploaded, so a wrong key or password costs nothing.
+  const signer = f.sign ? await loadKeySigner(f.key!, env, { stdinBusy: f.path === "-" }) : undefined;
   const input = await resolveInputPath(f.path, env);
+  let pushed = false;
   try {
     const annotations = parseAnnotationFlags(f.annotations ?? []);
     const epoch = env.SOURCE_DATE_EPOCH;
@@ -56,12 +61,16 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
         onProgress: progress,
       });
       progress.finish();
+      pushed = true;
       for (const sk of res.build.skipped ?? []) log.warning(`skipped ${sk.path} (${sk.kind})`);
       const digestRef = displayRef(ref, { digest: res.descriptor.digest });
       if (format === "human") {
         if (res.unchanged) log.success(`artifact unchanged: ${displayRef(ref, { tag })} already points at ${res.descriptor.digest}`);
         log.success(`artifact successfully pushed to ${digestRef}`);
-      } else {
+      }
+      const signed = signer ? await signDigest(dst, ref, res.descriptor, signer, { format: sigFormat, signal: services.signal }) : undefined;
+      if (signed) log.success(signedMessage(signed));
+      if (format !== "human") {
         const repo = ref.kind === "registry" ? `${ref.registry}/${ref.repository}` : ref.path;
         await printResult(s, format, {
           url: formatRef(ref, { digest: res.descriptor.digest }),
@@ -69,6 +78,7 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
           tag: tag ?? "",
           digest: res.descriptor.digest,
           ...(format === "json" ? { unchanged: res.unchanged, layer: res.packed.layerDescriptor, config: res.packed.configDescriptor } : {}),
+          ...(signed ? { signature: signatureResult(signed) } : {}),
         });
       }
       return 0;
@@ -76,7 +86,10 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
       await services.close();
     }
   } catch (e) {
-    if (isCoreError(e)) throw Object.assign(e, { message: `pushing artifact failed: ${e.message}` });
+    if (isCoreError(e)) {
+      const what = pushed ? `artifact pushed to ${displayRef(ref, { tag: tagOf(ref) })}, but signing it failed` : "pushing artifact failed";
+      throw Object.assign(e, { message: `${what}: ${e.message}` });
+    }
     throw e;
   } finally {
     await input.cleanup();

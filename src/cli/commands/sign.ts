@@ -1,13 +1,13 @@
-import { readFileSync } from "node:fs";
 import { fail } from "../../core/errors.ts";
 import { parseAnnotationFlags } from "../../core/artifact/metadata.ts";
 import { displayRef, referenceOf } from "../../core/oci/ref.ts";
-import { signArtifact, type SignatureFormat } from "../../core/sign/attach.ts";
-import { isEncryptedCosignKey, loadPrivateKey } from "../../core/sign/keys.ts";
-import { createKeySigner } from "../../core/sign/signer.ts";
+import { signArtifact } from "../../core/sign/attach.ts";
 import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
 import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
-import { readPassword } from "../password.ts";
+import { dockerReferenceOf, loadKeySigner, parseSignatureFormat } from "../signing.ts";
+
+/** Re-exported from ../signing.ts, where the key loading shared with push/tag `--sign` lives. */
+export { readKeyFile } from "../signing.ts";
 
 export interface SignFlags extends RegistryFlags {
   key?: string;
@@ -15,15 +15,6 @@ export interface SignFlags extends RegistryFlags {
   annotations?: string[];
   output?: string;
   quiet?: boolean;
-}
-
-/** Reads a key file; its content is never echoed in errors. */
-export function readKeyFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    fail("USAGE", `cannot read key file ${path}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
-  }
 }
 
 /**
@@ -34,12 +25,9 @@ export async function run(url: string | undefined, f: SignFlags, s: Streams, env
   const format = parseFormat(f.output);
   if (!url) fail("USAGE", "artifact name is required");
   if (!f.key) fail("USAGE", "--key is required (a cosign.key or PEM private key)");
-  const sigFormat = (f.format ?? "bundle") as SignatureFormat;
-  if (sigFormat !== "bundle" && sigFormat !== "legacy") fail("USAGE", `--format must be bundle or legacy, not ${f.format}`);
+  const sigFormat = parseSignatureFormat(f.format);
   const ref = parseURLArg(url, "artifact name is required");
-  const keyText = readKeyFile(f.key);
-  const password = isEncryptedCosignKey(keyText) ? await readPassword(env, "Enter password for private key: ") : undefined;
-  const signer = createKeySigner(loadPrivateKey(keyText, password));
+  const signer = await loadKeySigner(f.key, env);
   const annotations = parseAnnotationFlags(f.annotations ?? []);
   const log = new Logger(s, f.quiet || format !== "human");
   const services = createServices(f, env, undefined, s.signal);
@@ -47,8 +35,7 @@ export async function run(url: string | undefined, f: SignFlags, s: Streams, env
     const target = await services.open(ref);
     const subject = await target.resolve(referenceOf(ref), { signal: services.signal });
     log.action(`signing ${displayRef(ref, { digest: subject.digest })} (${sigFormat} format)`);
-    const dockerReference = ref.kind === "registry" ? `${ref.registry}/${ref.repository}` : ref.path;
-    const r = await signArtifact(target, subject, dockerReference, signer, { format: sigFormat, annotations, signal: services.signal });
+    const r = await signArtifact(target, subject, dockerReferenceOf(ref), signer, { format: sigFormat, annotations, signal: services.signal });
     if (r.pushed) log.success(`signature ${r.signatureManifest} pushed${r.tag ? ` (tag ${r.tag})` : ""}`);
     else log.success(`already signed with this key and payload; nothing pushed`);
     // No Rekor upload: cosign (not Flux, which ignores the log for keys) must be told to skip the log check.

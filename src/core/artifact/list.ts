@@ -32,11 +32,23 @@ export interface ArtifactRow {
  * serve the whole listing; manifests are fetched concurrently (flux fetches them one by one, twice).
  */
 export async function listArtifacts(target: TagLister & Fetcher & Resolver, opts: ListArtifactsOptions = {}): Promise<ArtifactRow[]> {
-  let tags = await target.tags(opts);
-  tags = filterTagsForList(tags, { semver: opts.semver, regex: opts.regex, hide: opts.all ? "none" : "signatures" });
+  return (await listArtifactsAndTags(target, opts)).rows;
+}
+
+/** A listing and the repository's unfiltered tags it was made from. */
+export interface ArtifactListing {
+  rows: ArtifactRow[];
+  /** Every tag, including the signature and referrer tags the rows hide (signature status reads them). */
+  allTags: string[];
+}
+
+/** listArtifacts, also returning the unfiltered tag list so callers need not list the tags twice. */
+export async function listArtifactsAndTags(target: TagLister & Fetcher & Resolver, opts: ListArtifactsOptions = {}): Promise<ArtifactListing> {
+  const allTags = await target.tags(opts);
+  let tags = filterTagsForList(allTags, { semver: opts.semver, regex: opts.regex, hide: opts.all ? "none" : "signatures" });
   tags = sortTags(tags, opts.sort ?? "semver");
   const limit = createLimiter(opts.concurrency ?? 16);
-  return Promise.all(
+  const rows = await Promise.all(
     tags.map((tag) =>
       limit(async () => {
         const m = await fetchImageManifest(target, tag, opts);
@@ -45,6 +57,7 @@ export async function listArtifacts(target: TagLister & Fetcher & Resolver, opts
       }),
     ),
   );
+  return { rows, allTags };
 }
 
 function row(tag: string, d: Descriptor, source = "", revision = "", created = "", annotations: Record<string, string>): ArtifactRow {
