@@ -166,7 +166,7 @@ describe("consumer (kustomize-controller's download path)", () => {
       yield readFileSync(store.localPath(artifact));
     })());
     const bytes = readFileSync(store.localPath(a));
-    bytes[bytes.byteLength - 1] ^= 0xff;
+    bytes[bytes.byteLength - 1] = bytes[bytes.byteLength - 1]! ^ 0xff;
     writeFileSync(store.localPath(a), bytes);
     const res = await fetch(a.url);
     const dest = join(tmp, "consumer-tampered");
