@@ -14,6 +14,9 @@ import { createReadStream } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join, resolve, sep } from "node:path";
 import { CoreError, Digester, buildArtifactArchive, fail } from "../../core/index.ts";
+import { artifactURL } from "./urls.ts";
+
+export { artifactURL };
 
 /** `status.artifact` of a Flux source (`meta.Artifact`, spec §1.5), as this store fills it in. */
 export interface StoredArtifact {
@@ -91,16 +94,6 @@ export function artifactPathFor(kind: string, namespace: string, name: string, f
   checkSegment("name", name);
   checkSegment("file name", filename);
   return `${k}/${namespace}/${name}/${filename}`;
-}
-
-/**
- * The URL a consumer downloads `path` from: `http://<adv>/<path>`, or `<adv>/<path>` when the
- * advertised address already carries an `http://` or `https://` scheme (spec §3.6).
- */
-export function artifactURL(advertisedAddress: string, path: string): string {
-  const p = path.replace(/^\/+/, "");
-  if (/^https?:\/\//.test(advertisedAddress)) return `${advertisedAddress.replace(/\/+$/, "")}/${p}`;
-  return `http://${advertisedAddress}/${p}`;
 }
 
 /** RFC3339 in UTC with whole seconds, as `metav1.Time` serialises. */

@@ -13,7 +13,7 @@ import { createReadStream } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join, resolve, sep } from "node:path";
-import { artifactURL } from "./artifact-store.ts";
+import { artifactURL } from "./urls.ts";
 
 /** Options of `ArtifactFileServer`. */
 export interface FileServerOptions {
