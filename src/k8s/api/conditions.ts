@@ -137,10 +137,15 @@ export function markProgressing(list: readonly Condition[] | undefined, message:
   return out;
 }
 
-/** Which conditions feed `Ready`, and how. */
+/** Which conditions feed `Ready`, and how (source-controller's `summarize.Conditions`). */
 export interface SummaryConfig {
-  /** Types considered, in priority order (first wins inside a group). */
+  /**
+   * Types the controller owns: on a status patch conflict its values win. Includes Ready. Not used by the summary
+   * itself; the status patcher reads it.
+   */
   owned: readonly string[];
+  /** Types the summary considers, in priority order (first wins inside a group). */
+  summarize: readonly string[];
   /** Types that are "abnormal-true": True means something is wrong. */
   negativePolarity: readonly string[];
   /** Types that may be True or False legitimately; a False one overrides the summary. */
@@ -149,7 +154,8 @@ export interface SummaryConfig {
 
 /** source-controller's OCIRepository summary configuration (spec §2.4). */
 export const OCIREPOSITORY_SUMMARY: SummaryConfig = {
-  owned: [STORAGE_OPERATION_FAILED, FETCH_FAILED, ARTIFACT_OUTDATED, ARTIFACT_IN_STORAGE, SOURCE_VERIFIED, STALLED, RECONCILING],
+  owned: [STORAGE_OPERATION_FAILED, FETCH_FAILED, ARTIFACT_OUTDATED, ARTIFACT_IN_STORAGE, SOURCE_VERIFIED, READY, RECONCILING, STALLED],
+  summarize: [STORAGE_OPERATION_FAILED, FETCH_FAILED, ARTIFACT_OUTDATED, ARTIFACT_IN_STORAGE, SOURCE_VERIFIED, STALLED, RECONCILING],
   negativePolarity: [STORAGE_OPERATION_FAILED, FETCH_FAILED, ARTIFACT_OUTDATED, STALLED, RECONCILING],
   bipolarity: [SOURCE_VERIFIED],
 };
@@ -171,22 +177,24 @@ function rank(c: Condition, negative: boolean): number {
 const READY_STATUS_BY_RANK: readonly ConditionStatus[] = ["False", "False", "True", "True", "Unknown"];
 
 /**
- * What Ready should say, or undefined when none of the owned types is present (Ready is then left alone).
- * The best-ranked group wins; inside it the type listed first in `owned`; a False bipolar condition overrides.
+ * What Ready should say, or undefined when none of the `summarize` types is present and no bipolar one is False
+ * (Ready is then left alone). The best-ranked group wins; inside it the type listed first in `summarize`; a False
+ * bipolar condition overrides.
  */
 export function readySummary(list: readonly Condition[] | undefined, config: SummaryConfig = OCIREPOSITORY_SUMMARY): ReadySummary | undefined {
   let best: { c: Condition; rank: number } | undefined;
-  for (const type of config.owned) {
+  for (const type of config.summarize) {
     const c = getCondition(list, type);
     if (c === undefined) continue;
     const r = rank(c, config.negativePolarity.includes(type));
     if (best === undefined || r < best.rank) best = { c, rank: r };
   }
-  if (best === undefined) return undefined;
+  // Applied after the merge, as source-controller does, so it holds even for a bipolar type not in `summarize`.
   for (const type of config.bipolarity) {
     const c = getCondition(list, type);
     if (c?.status === "False") return { status: "False", reason: c.reason, message: c.message };
   }
+  if (best === undefined) return undefined;
   return { status: READY_STATUS_BY_RANK[best.rank]!, reason: best.c.reason, message: best.c.message };
 }
 

@@ -225,6 +225,10 @@ describe("readySummary (spec §2.4)", () => {
     },
   ];
   for (const tc of cases) test(tc.name, () => expect(readySummary(tc.input)).toEqual(tc.want));
+  test("a False bipolar type outside `summarize` still overrides", () => {
+    const config = { owned: [], summarize: ["ArtifactInStorage"], negativePolarity: [], bipolarity: ["SourceVerified"] };
+    expect(readySummary([c("SourceVerified", "False", "VerificationError", "v")], config)).toEqual({ status: "False", reason: "VerificationError", message: "v" });
+  });
 });
 
 describe("worked timelines (spec §3.13, §2.6)", () => {
