@@ -96,6 +96,17 @@ export function artifactPathFor(kind: string, namespace: string, name: string, f
   return `${k}/${namespace}/${name}/${filename}`;
 }
 
+/**
+ * The stored file name for a revision (spec §3.6, §3.10): the digest after the last `@` plus
+ * `.tar.gz` (`latest@sha256:<hex>` → `sha256:<hex>.tar.gz`). `copy` artifacts use the same name;
+ * `<digest>.tgz` is only the name of the blob in the reconcile's temp dir.
+ */
+export function artifactFileName(revision: string): string {
+  const d = revision.slice(revision.lastIndexOf("@") + 1);
+  if (!/^[a-z0-9]+:[A-Za-z0-9=_-]+$/.test(d)) fail("USAGE", `revision ${JSON.stringify(revision)} does not end in <algo>:<hex>; cannot name its artifact file`);
+  return `${d}.tar.gz`;
+}
+
 /** RFC3339 in UTC with whole seconds, as `metav1.Time` serialises. */
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createReadStream } from "node:fs";
 import {
   ArtifactStore,
+  artifactFileName,
   artifactPathFor,
   artifactURL,
   rootScopedPattern,
@@ -65,6 +66,14 @@ describe("paths and URLs", () => {
       "http://source-controller.flux-system.svc.cluster.local./ocirepository/a/b/f.tar.gz",
     );
     expect(artifactURL("https://files.example:8443/", "ocirepository/a/b/f.tar.gz")).toBe("https://files.example:8443/ocirepository/a/b/f.tar.gz");
+  });
+  test("artifactFileName takes the digest after the last @", () => {
+    const hex = "a".repeat(64);
+    expect(artifactFileName(`latest@sha256:${hex}`)).toBe(`sha256:${hex}.tar.gz`);
+    expect(artifactFileName(`6.5.0@sha256:${hex}`)).toBe(`sha256:${hex}.tar.gz`);
+    expect(artifactFileName(`sha256:${hex}`)).toBe(`sha256:${hex}.tar.gz`);
+    expect(() => artifactFileName("latest")).toThrow(CoreError);
+    expect(() => artifactFileName("x@../../etc")).toThrow(CoreError);
   });
   test("localPath refuses paths that leave the root", () => {
     const s = new ArtifactStore({ root: fresh() });

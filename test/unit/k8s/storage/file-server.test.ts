@@ -94,6 +94,16 @@ describe("serving artifacts", () => {
     expect(bad.status).toBe(416);
   });
 
+  test("If-Modified-Since at or after the file's mtime is 304", async () => {
+    const first = await raw("/ocirepository/apps/podinfo/sha256:0123abcd.tar.gz", "HEAD");
+    const lm = String(first.headers["last-modified"]);
+    const res = await raw("/ocirepository/apps/podinfo/sha256:0123abcd.tar.gz", "GET", { "If-Modified-Since": lm });
+    expect(res.status).toBe(304);
+    expect(res.body.byteLength).toBe(0);
+    const older = new Date(Date.parse(lm) - 1000).toUTCString();
+    expect((await raw("/ocirepository/apps/podinfo/sha256:0123abcd.tar.gz", "GET", { "If-Modified-Since": older })).status).toBe(200);
+  });
+
   test("other methods are 405", async () => {
     const res = await raw("/ocirepository/apps/podinfo/sha256:0123abcd.tar.gz", "PUT");
     expect(res.status).toBe(405);
