@@ -7,6 +7,7 @@ import {
   OCIREPOSITORY_V1BETA2_GVR,
   parseOCIRepository,
 } from "../../../../src/k8s/api/ocirepository.ts";
+import { ocirepositorySchema, type JSONSchemaProps } from "../../../../src/k8s/api/schema.ts";
 
 const base = (spec: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
   apiVersion: "source.toolkit.fluxcd.io/v1",
@@ -49,7 +50,29 @@ describe("parseOCIRepository", () => {
       insecure: true,
       suspend: false,
     };
-    expect(parseOCIRepository(base(spec)).spec as unknown).toEqual({ url: "oci://ghcr.io/stefanprodan/manifests/podinfo", interval: "5m", ...spec });
+    const parsed = parseOCIRepository(base(spec)).spec;
+    expect(parsed as unknown).toEqual({ url: "oci://ghcr.io/stefanprodan/manifests/podinfo", interval: "5m", ...spec });
+    // The parser, the types and the CRD schema describe the same fields.
+    const props = (p: JSONSchemaProps | undefined) => Object.keys(p?.properties ?? {}).sort();
+    const schemaSpec = ocirepositorySchema("v1").properties!.spec!;
+    expect(Object.keys(parsed).sort()).toEqual(props(schemaSpec));
+    expect(Object.keys(parsed.verify!).sort()).toEqual(props(schemaSpec.properties!.verify));
+    expect(Object.keys(parsed.ref!).sort()).toEqual(props(schemaSpec.properties!.ref));
+  });
+
+  test("status fields match the v1beta2 schema", () => {
+    const status = {
+      observedGeneration: 1,
+      conditions: [],
+      artifact: { digest: "sha256:aa", path: "p", url: "u", revision: "r", lastUpdateTime: "t" },
+      url: "u",
+      observedIgnore: "",
+      observedLayerSelector: {},
+      lastHandledReconcileAt: "x",
+      contentConfigChecksum: "",
+    };
+    const parsed = parseOCIRepository({ ...base({}, { status }), apiVersion: "source.toolkit.fluxcd.io/v1beta2" }).status;
+    expect(Object.keys(parsed).sort()).toEqual(Object.keys(ocirepositorySchema("v1beta2").properties!.status!.properties!).sort());
   });
 
   test("verify.provider defaults to cosign", () => {
