@@ -104,6 +104,34 @@ describe("serving artifacts", () => {
     expect((await raw("/ocirepository/apps/podinfo/sha256:0123abcd.tar.gz", "GET", { "If-Modified-Since": older })).status).toBe(200);
   });
 
+  test("a download in progress completes with the old bytes when GC removes the file mid-way", async () => {
+    const big = new Uint8Array(8 * 1024 * 1024).map((_, i) => (i * 31) & 0xff);
+    const a = await store.store(store.newArtifact("OCIRepository", "apps", "gc", "sha256:big.tar.gz", "r"), (async function* () {
+      yield big;
+    })());
+    const body = await new Promise<Buffer>((ok, ko) => {
+      const req = request({ host: "127.0.0.1", port, path: "/ocirepository/apps/gc/sha256:big.tar.gz" }, (res) => {
+        const parts: Buffer[] = [];
+        let removed = false;
+        res.on("data", (c: Buffer) => {
+          parts.push(c);
+          if (!removed) {
+            removed = true;
+            res.pause();
+            store.removeAll("OCIRepository", "apps", "gc").then(() => res.resume(), ko);
+          }
+        });
+        res.on("end", () => ok(Buffer.concat(parts)));
+        res.on("error", ko);
+      });
+      req.on("error", ko);
+      req.end();
+    });
+    expect(await store.exists(a)).toBe(false);
+    expect(body.byteLength).toBe(big.byteLength);
+    expect("sha256:" + createHash("sha256").update(body).digest("hex")).toBe(a.digest);
+  });
+
   test("other methods are 405", async () => {
     const res = await raw("/ocirepository/apps/podinfo/sha256:0123abcd.tar.gz", "PUT");
     expect(res.status).toBe(405);
