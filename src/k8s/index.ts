@@ -46,7 +46,7 @@ export {
 export { ocirepositoryCRD, DEFAULT_CRD_OPTIONS, type CRDOptions, type CustomResourceDefinition, type CRDVersion } from "./api/crd.ts";
 export { ocirepositorySchema, type JSONSchemaProps, type SchemaVersion } from "./api/schema.ts";
 export {
-  getCondition,
+  findCondition,
   hasStatus,
   isTrue,
   isFalse,

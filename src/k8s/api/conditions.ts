@@ -61,13 +61,13 @@ export function sortConditions(list: readonly Condition[]): Condition[] {
 }
 
 /** The condition of this type, if present. */
-export function getCondition(list: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(list: readonly Condition[] | undefined, type: string): Condition | undefined {
   return list?.find((c) => c.type === type);
 }
 
 /** Whether a condition of this type is present with this status. */
 export function hasStatus(list: readonly Condition[] | undefined, type: string, status: ConditionStatus): boolean {
-  return getCondition(list, type)?.status === status;
+  return findCondition(list, type)?.status === status;
 }
 
 /** Shorthands of `hasStatus`. */
@@ -87,7 +87,7 @@ export function removeCondition(list: readonly Condition[] | undefined, type: st
  */
 export function setCondition(list: readonly Condition[] | undefined, input: ConditionInput, opts: SetOptions): Condition[] {
   const message = truncate(input.message);
-  const old = getCondition(list, input.type);
+  const old = findCondition(list, input.type);
   const same = old !== undefined && old.status === input.status && old.reason === input.reason && old.message === message;
   const next: Condition = {
     type: input.type,
@@ -132,7 +132,7 @@ export function markStalled(list: readonly Condition[] | undefined, reason: stri
  */
 export function markProgressing(list: readonly Condition[] | undefined, message: string, opts: SetOptions & { drift?: boolean }): Condition[] {
   let out = markReconciling(list, Reasons.Progressing, message, opts);
-  const ready = getCondition(out, READY);
+  const ready = findCondition(out, READY);
   if (opts.drift || ready === undefined || ready.status === "Unknown") out = markUnknown(out, READY, Reasons.Progressing, message, opts);
   return out;
 }
@@ -184,14 +184,14 @@ const READY_STATUS_BY_RANK: readonly ConditionStatus[] = ["False", "False", "Tru
 export function readySummary(list: readonly Condition[] | undefined, config: SummaryConfig = OCIREPOSITORY_SUMMARY): ReadySummary | undefined {
   let best: { c: Condition; rank: number } | undefined;
   for (const type of config.summarize) {
-    const c = getCondition(list, type);
+    const c = findCondition(list, type);
     if (c === undefined) continue;
     const r = rank(c, config.negativePolarity.includes(type));
     if (best === undefined || r < best.rank) best = { c, rank: r };
   }
   // Applied after the merge, as source-controller does, so it holds even for a bipolar type not in `summarize`.
   for (const type of config.bipolarity) {
-    const c = getCondition(list, type);
+    const c = findCondition(list, type);
     if (c?.status === "False") return { status: "False", reason: c.reason, message: c.message };
   }
   if (best === undefined) return undefined;
@@ -211,7 +211,7 @@ export function summarizeReady(list: readonly Condition[] | undefined, opts: Set
  * when Ready is True.
  */
 export function notReadyAfterSuccess(list: readonly Condition[] | undefined): string | undefined {
-  const ready = getCondition(list, READY);
+  const ready = findCondition(list, READY);
   if (ready?.status === "True") return undefined;
   return ready?.message ?? "Ready condition is missing";
 }

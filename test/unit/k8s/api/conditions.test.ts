@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   formatConditionTime,
-  getCondition,
+  findCondition,
   markFalse,
   markProgressing,
   markReconciling,
@@ -39,7 +39,7 @@ function finish(list: Condition[], outcome: { kind: "success" } | { kind: "gener
   if (outcome.kind === "stalling") out = markStalled(out, outcome.reason, outcome.message, o);
   if (outcome.kind === "generic") {
     out = removeCondition(out, "Stalled");
-    const r = getCondition(out, "Reconciling");
+    const r = findCondition(out, "Reconciling");
     if (r) out = markTrue(out, "Reconciling", "ProgressingWithRetry", r.message, o);
   }
   return summarizeReady(out, o);
@@ -136,9 +136,9 @@ describe("markProgressing", () => {
   });
   test("a True or False Ready is kept unless drift", () => {
     const ready = [c("Ready", "True", "Succeeded", "stored")];
-    expect(getCondition(markProgressing(ready, "m", at(0)), "Ready")!.status).toBe("True");
-    expect(getCondition(markProgressing([c("Ready", "False", "X")], "m", at(0)), "Ready")!.status).toBe("False");
-    expect(brief([getCondition(markProgressing(ready, "building artifact", { ...at(0), drift: true }), "Ready")!])).toEqual([
+    expect(findCondition(markProgressing(ready, "m", at(0)), "Ready")!.status).toBe("True");
+    expect(findCondition(markProgressing([c("Ready", "False", "X")], "m", at(0)), "Ready")!.status).toBe("False");
+    expect(brief([findCondition(markProgressing(ready, "building artifact", { ...at(0), drift: true }), "Ready")!])).toEqual([
       'Ready=Unknown Progressing "building artifact"',
     ]);
   });
@@ -253,7 +253,7 @@ describe("worked timelines (spec §3.13, §2.6)", () => {
       'Ready=Unknown Progressing "processing object: new generation -1 -> 1"',
     ]);
     expect(brief(patch2)).toEqual(['Reconciling=True Progressing "building artifact"', 'Ready=Unknown Progressing "building artifact"']);
-    expect(getCondition(patch3, "Ready")!.message).toBe(`building artifact: new revision '${REV}' for '${REF}'`);
+    expect(findCondition(patch3, "Ready")!.message).toBe(`building artifact: new revision '${REV}' for '${REF}'`);
     expect(final).toEqual([
       { type: "Ready", status: "True", observedGeneration: 1, lastTransitionTime: ts(4), reason: "Succeeded", message: stored(REV) },
       { type: "ArtifactInStorage", status: "True", observedGeneration: 1, lastTransitionTime: ts(4), reason: "Succeeded", message: stored(REV) },
@@ -263,7 +263,7 @@ describe("worked timelines (spec §3.13, §2.6)", () => {
   test("B: steady state changes nothing, transition times included", () => {
     const a = timelineA().final;
     let b = markProgressing(a, "reconciliation in progress", at(600));
-    expect(getCondition(b, "Ready")!.status).toBe("True");
+    expect(findCondition(b, "Ready")!.status).toBe("True");
     b = markTrue(b, "ArtifactInStorage", "Succeeded", stored(REV), at(600));
     expect(finish(b, { kind: "success" }, at(600))).toEqual(a);
   });
@@ -281,7 +281,7 @@ describe("worked timelines (spec §3.13, §2.6)", () => {
     ]);
     const done = finish(markTrue(removeCondition(c1, "ArtifactOutdated"), "ArtifactInStorage", "Succeeded", stored(NEW), at(602)), { kind: "success" }, at(602));
     expect(brief(done)).toEqual([`Ready=True Succeeded "${stored(NEW)}"`, `ArtifactInStorage=True Succeeded "${stored(NEW)}"`]);
-    expect(getCondition(done, "Ready")!.lastTransitionTime).toBe(ts(602));
+    expect(findCondition(done, "Ready")!.lastTransitionTime).toBe(ts(602));
   });
 
   test("D: registry down with an existing artifact", () => {
@@ -303,8 +303,8 @@ describe("worked timelines (spec §3.13, §2.6)", () => {
     let s = markProgressing(timelineA().final, "processing object: new generation 1 -> 2", at(700, 2));
     s = markTrue(s, "FetchFailed", "OCIArtifactPullFailed", msg, at(701, 2));
     s = finish(s, { kind: "generic" }, at(701, 2));
-    expect(getCondition(s, "Reconciling")).toMatchObject({ status: "True", reason: "ProgressingWithRetry", message: "processing object: new generation 1 -> 2" });
-    expect(getCondition(s, "Ready")).toMatchObject({ status: "False", reason: "OCIArtifactPullFailed", message: msg, observedGeneration: 2 });
+    expect(findCondition(s, "Reconciling")).toMatchObject({ status: "True", reason: "ProgressingWithRetry", message: "processing object: new generation 1 -> 2" });
+    expect(findCondition(s, "Ready")).toMatchObject({ status: "False", reason: "OCIArtifactPullFailed", message: msg, observedGeneration: 2 });
   });
 
   test("E: invalid URL stalls", () => {
@@ -318,7 +318,7 @@ describe("worked timelines (spec §3.13, §2.6)", () => {
 
   test("F: suspended — Ready re-summarized with the new generation, transition time kept", () => {
     const f = summarizeReady(timelineA().final, at(900, 2));
-    expect(getCondition(f, "Ready")).toEqual({ type: "Ready", status: "True", observedGeneration: 2, lastTransitionTime: ts(4), reason: "Succeeded", message: stored(REV) });
+    expect(findCondition(f, "Ready")).toEqual({ type: "Ready", status: "True", observedGeneration: 2, lastTransitionTime: ts(4), reason: "Succeeded", message: stored(REV) });
     expect(notReadyAfterSuccess(f)).toBeUndefined();
   });
 
