@@ -89,3 +89,7 @@ export {
   type ErrorKind,
   type ReasonMapping,
 } from "./api/reasons.ts";
+
+// Artifact storage and the file server that serves `status.artifact.url`.
+export { ArtifactStore, artifactPathFor, artifactFileName, type StoredArtifact } from "./storage/artifact-store.ts";
+export { ArtifactFileServer } from "./storage/file-server.ts";
