@@ -1,0 +1,91 @@
+/**
+ * List + watch of one collection, kept alive: a watch that ends resumes from the last resourceVersion,
+ * a 410 (history compacted) relists, any other error waits a jittered, growing delay and relists.
+ */
+import type { KubeClient } from "../client/kube.ts";
+import { kubeStatusOf } from "../client/kube.ts";
+
+type Obj = Record<string, any>;
+
+/** Options of `Informer`. */
+export interface InformerOptions {
+  /** Collection path, e.g. `/apis/source.toolkit.fluxcd.io/v1/ocirepositories`. */
+  path: string;
+  /** Called for every object seen by a list, and for each watch event. */
+  onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", obj: Obj) => void;
+  /** Called for failures before the informer retries (logging). Default: ignored. */
+  onError?: (e: unknown) => void;
+  /** First retry delay in ms; doubles up to `maxBackoffMs`, ±50% jitter. Default 500. */
+  backoffMs?: number;
+  /** Default 30_000. */
+  maxBackoffMs?: number;
+}
+
+/** A running list+watch loop over one collection. */
+export class Informer {
+  private readonly client: KubeClient;
+  private readonly opts: InformerOptions;
+  /** True once the first list has been delivered. */
+  synced = false;
+
+  constructor(client: KubeClient, opts: InformerOptions) {
+    this.client = client;
+    this.opts = opts;
+  }
+
+  /** Starts the loop; the returned function stops it and resolves when it has stopped. */
+  start(): () => Promise<void> {
+    const ac = new AbortController();
+    const done = this.run(ac.signal);
+    return async () => {
+      ac.abort();
+      await done;
+    };
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const base = this.opts.backoffMs ?? 500;
+    const max = this.opts.maxBackoffMs ?? 30_000;
+    let failures = 0;
+    let rv: string | undefined;
+    while (!signal.aborted) {
+      try {
+        if (rv === undefined) {
+          const list = await this.client.get<{ metadata: { resourceVersion: string }; items: Obj[] }>(this.opts.path, signal);
+          for (const item of list.items) this.opts.onEvent("ADDED", item);
+          rv = list.metadata.resourceVersion;
+          this.synced = true;
+        }
+        for await (const ev of this.client.watch(this.opts.path, rv, signal)) {
+          const next = (ev.object as Obj).metadata?.resourceVersion;
+          if (typeof next === "string") rv = next;
+          if (ev.type !== "BOOKMARK") this.opts.onEvent(ev.type as "ADDED" | "MODIFIED" | "DELETED", ev.object);
+          failures = 0;
+        }
+      } catch (e) {
+        if (signal.aborted) break;
+        if (kubeStatusOf(e) === 410) {
+          rv = undefined;
+          continue;
+        }
+        this.opts.onError?.(e);
+        rv = undefined;
+        const delay = Math.min(max, base * 2 ** failures) * (0.5 + Math.random());
+        failures++;
+        await sleep(delay, signal);
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRegistryClient, pushArtifact, type RegistryClient } from "../../src/core/index.ts";
+import { ocirepositoryCRD } from "../../src/k8s/index.ts";
+import { loadKubeConnection } from "../../src/k8s/client/kube.ts";
+import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
+import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
+import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+
+const NS = "berth-ctl";
+const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
+
+let kube: KubeServer;
+let reg: RegistryServer;
+let regClient: RegistryClient;
+let controller: RunningController;
+let work: string;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "berth-ctl-test-"));
+  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
+  const crdFile = join(work, "crd.yaml");
+  writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
+  await installCRDs(kube, [crdFile]);
+  await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } });
+  regClient = createRegistryClient({ insecure: true });
+  controller = await startController({
+    connection: await loadKubeConnection({ path: kube.kubeconfigPath }),
+    namespace: NS,
+    storagePath: join(work, "storage"),
+    storageAddr: "127.0.0.1:0",
+    concurrent: 2,
+    log: (m) => logs.push(m),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await controller?.stop();
+  await regClient?.close();
+  await Promise.all([kube?.stop(), reg?.stop()]);
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Pushes a directory holding `files` as `<repo>:<tag>`; resolves to the manifest digest. */
+async function push(repo: string, tag: string, files: Record<string, string>): Promise<string> {
+  const dir = mkdtempSync(join(work, "src-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const res = await pushArtifact(dir, regClient.repository({ registry: reg.host, repository: repo }), tag, {
+    metadata: { source: "https://example.com/repo.git", revision: `main@sha1:${"a".repeat(40)}` },
+  });
+  return res.descriptor.digest;
+}
+
+function ocirepo(name: string, url: string, tag: string, interval = "10m") {
+  return {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "OCIRepository",
+    metadata: { name, namespace: NS },
+    spec: { url, ref: { tag }, interval, insecure: true },
+  };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}; last error: ${String(last)}\ncontroller log:\n${logs.join("\n")}`);
+}
+
+const getObj = (name: string) => kubeJson(kube, `${COLLECTION}/${name}`);
+const cond = (o: Record<string, any>, type: string) => (o.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
+
+async function untar(bytes: Uint8Array): Promise<Record<string, string>> {
+  const dir = mkdtempSync(join(work, "untar-"));
+  const file = join(dir, "a.tgz");
+  writeFileSync(file, bytes);
+  mkdirSync(join(dir, "x"));
+  const p = Bun.spawn(["tar", "-xzf", file, "-C", join(dir, "x")]);
+  expect(await p.exited).toBe(0);
+  const out: Record<string, string> = {};
+  for (const f of new Bun.Glob("**/*").scanSync({ cwd: join(dir, "x"), onlyFiles: true })) out[f] = readFileSync(join(dir, "x", f), "utf8");
+  return out;
+}
+
+describe("berth --controller against a real API server and registry", () => {
+  test("new OCIRepository → Ready=True with a served artifact; moved tag → new revision; delete → files and finalizer gone", async () => {
+    const v1 = { "deploy.yaml": "kind: ConfigMap\nmetadata:\n  name: one\n", "README.md": "v1\n" };
+    const digest1 = await push("apps/podinfo", "stable", v1);
+    await kubeJson(kube, COLLECTION, { body: ocirepo("podinfo", `oci://${reg.host}/apps/podinfo`, "stable") });
+
+    const ready = await waitFor("Ready=True", async () => {
+      const o = await getObj("podinfo");
+      return cond(o, "Ready")?.status === "True" ? o : undefined;
+    });
+    expect(ready.metadata.finalizers).toContain("finalizers.fluxcd.io");
+    const art = ready.status.artifact;
+    expect(art.revision).toBe(`stable@${digest1}`);
+    expect(art.path).toBe(`ocirepository/${NS}/podinfo/${digest1}.tar.gz`);
+    expect(art.metadata["org.opencontainers.image.source"]).toBe("https://example.com/repo.git");
+    expect(ready.status.observedGeneration).toBe(ready.metadata.generation);
+    expect(cond(ready, "Ready").reason).toBe("Succeeded");
+    expect(cond(ready, "ArtifactInStorage").message).toBe(`stored artifact for digest 'stable@${digest1}'`);
+    expect(cond(ready, "Reconciling")).toBeUndefined();
+
+    const res = await fetch(art.url);
+    expect(res.status).toBe(200);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(`sha256:${createHash("sha256").update(bytes).digest("hex")}`).toBe(art.digest);
+    expect(bytes.length).toBe(art.size);
+    expect(await untar(bytes)).toEqual(v1);
+    const latest = await fetch(ready.status.url);
+    expect(new Uint8Array(await latest.arrayBuffer())).toEqual(bytes);
+
+    // Move the tag, then ask for a reconcile the way `flux reconcile` does.
+    const v2 = { "deploy.yaml": "kind: ConfigMap\nmetadata:\n  name: two\n" };
+    const digest2 = await push("apps/podinfo", "stable", v2);
+    expect(digest2).not.toBe(digest1);
+    const requestedAt = new Date().toISOString();
+    await kubeJson(kube, `${COLLECTION}/podinfo`, {
+      method: "PATCH",
+      contentType: "application/merge-patch+json",
+      body: { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": requestedAt } } },
+    });
+    const moved = await waitFor("new revision", async () => {
+      const o = await getObj("podinfo");
+      return o.status?.artifact?.revision === `stable@${digest2}` ? o : undefined;
+    });
+    expect(moved.status.lastHandledReconcileAt).toBe(requestedAt);
+    expect(cond(moved, "Ready").status).toBe("True");
+    const bytes2 = new Uint8Array(await (await fetch(moved.status.artifact.url)).arrayBuffer());
+    expect(`sha256:${createHash("sha256").update(bytes2).digest("hex")}`).toBe(moved.status.artifact.digest);
+    expect(await untar(bytes2)).toEqual(v2);
+
+    // Delete: the finalizer keeps the object until the controller removed its files.
+    const objectDir = join(work, "storage", "ocirepository", NS, "podinfo");
+    expect(existsSync(objectDir)).toBe(true);
+    await kubeJson(kube, `${COLLECTION}/podinfo`, { method: "DELETE" });
+    await waitFor("object gone", async () => ((await kubeFetch(kube, `${COLLECTION}/podinfo`)).status === 404 ? true : undefined));
+    expect(existsSync(objectDir)).toBe(false);
+    expect((await fetch(moved.status.artifact.url)).status).toBe(404);
+  }, 90_000);
+
+  test("an invalid URL stalls with FetchFailed/URLInvalid and Ready=False", async () => {
+    await kubeJson(kube, COLLECTION, { body: ocirepo("bad", `oci://${reg.host}/Not Valid`, "v1") });
+    const o = await waitFor("Stalled", async () => {
+      const x = await getObj("bad");
+      return cond(x, "Stalled")?.status === "True" ? x : undefined;
+    });
+    expect(cond(o, "Stalled").reason).toBe("URLInvalid");
+    expect(cond(o, "FetchFailed")).toMatchObject({ status: "True", reason: "URLInvalid" });
+    expect(cond(o, "Ready")).toMatchObject({ status: "False", reason: "URLInvalid" });
+    expect(cond(o, "Reconciling")).toBeUndefined();
+    expect(o.status.artifact).toBeUndefined();
+    expect(o.status.observedGeneration).toBe(o.metadata.generation);
+  }, 60_000);
+});
