@@ -32,6 +32,7 @@ export function createProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: n
     .description("Ship Kubernetes configuration as OCI artifacts and deploy it with Flux")
     .version(VERSION, "-v, --version")
     .option("--debug", "print stack traces and causes on errors", false)
+    .option("--controller", "run as a Flux-compatible OCIRepository controller; see berth --controller --help")
     .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (t) => s.out.write(t),
@@ -279,10 +280,67 @@ async function startUi(url: string | undefined, flags: RegistryFlags, s: Streams
   }
 }
 
+/**
+ * `berth --controller …`: a program of its own (the flag is global, not a subcommand), so its flags do
+ * not leak into the CLI's commands. The controller code is imported only when it runs.
+ */
+export function createControllerProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: number) => void): Command {
+  return new Command("berth")
+    .description("Run as a Flux-compatible OCIRepository controller (source.toolkit.fluxcd.io/v1)")
+    .requiredOption("--controller", "run the controller")
+    .option("--debug", "print stack traces and causes on errors", false)
+    .option("--kubeconfig <file>", "kubeconfig to use; default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
+    .option("--namespace <ns>", "watch only this namespace; default all namespaces")
+    .option("--storage-path <dir>", "where artifacts are stored; default $STORAGE_PATH")
+    .option("--storage-addr <addr>", "address the artifact file server binds", ":9090")
+    .option("--storage-adv-addr <addr>", "host[:port] put in artifact URLs; default derived from --storage-addr (or $STORAGE_ADV_ADDR)")
+    .option("--concurrent <n>", "objects reconciled at once", "4")
+    .configureOutput({ writeOut: (t) => s.out.write(t), writeErr: (t) => s.err.write(t), outputError: (t, write) => write(`✗ ${t.replace(/^error: /, "")}`) })
+    .exitOverride()
+    .action((opts) => runController(opts, s, env).then(setExit));
+}
+
+async function runController(
+  opts: { kubeconfig?: string; namespace?: string; storagePath?: string; storageAddr: string; storageAdvAddr?: string; concurrent: string },
+  s: Streams,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const storagePath = opts.storagePath ?? env.STORAGE_PATH;
+  if (!storagePath) throw new CoreError({ code: "USAGE", message: "the controller needs --storage-path (or $STORAGE_PATH)" });
+  const concurrent = Number(opts.concurrent);
+  if (!Number.isInteger(concurrent) || concurrent < 1) throw new CoreError({ code: "USAGE", message: `--concurrent must be a positive integer, got ${opts.concurrent}` });
+  const { startController } = await import("./k8s/controller/controller.ts");
+  const log = (m: string) => s.err.write(`${new Date().toISOString()} ${m}\n`);
+  const controller = await startController({
+    kubeconfig: opts.kubeconfig,
+    env,
+    namespace: opts.namespace,
+    storagePath,
+    storageAddr: opts.storageAddr,
+    storageAdvAddr: opts.storageAdvAddr ?? env.STORAGE_ADV_ADDR,
+    concurrent,
+    log,
+  });
+  // SIGTERM (kubelet) and the first ^C both drain: running reconciles finish, then everything closes.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      process.off("SIGTERM", done);
+      s.signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    process.on("SIGTERM", done);
+    if (s.signal?.aborted) done();
+    s.signal?.addEventListener("abort", done, { once: true });
+  });
+  log("shutting down");
+  await controller.stop();
+  return 0;
+}
+
 /** Runs berth with argv; returns the exit code. Exported for in-process tests. */
 export async function runMain(argv: string[], s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   let code = 0;
-  const program = createProgram(s, env, (n) => (code = n));
+  const program = argv.includes("--controller") ? createControllerProgram(s, env, (n) => (code = n)) : createProgram(s, env, (n) => (code = n));
   const debug = argv.includes("--debug");
   // `berth` alone on a terminal opens the UI (as k9s and lazygit do); piped, it prints help as before.
   if (argv.length === 0 && s.out.isTTY && process.stdin.isTTY) argv = ["ui"];

@@ -9,6 +9,8 @@ import { loadKubeConnection } from "../../src/k8s/client/kube.ts";
 import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
 import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { freePort } from "../harness/free-port.ts";
+import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
 
 const NS = "berth-ctl";
 const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
@@ -164,5 +166,33 @@ describe("berth --controller against a real API server and registry", () => {
     expect(cond(o, "Reconciling")).toBeUndefined();
     expect(o.status.artifact).toBeUndefined();
     expect(o.status.observedGeneration).toBe(o.metadata.generation);
+  }, 60_000);
+
+  test("the compiled binary: --controller reconciles through the kubeconfig's CA and drains on SIGTERM", async () => {
+    requireBinary();
+    const ns = "berth-ctl-bin";
+    await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
+    const digest = await push("apps/bin", "v1", { "a.yaml": "a: 1\n" });
+    const port = await freePort();
+    const proc = Bun.spawn(
+      [BERTH_BIN, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", join(work, "bin-storage"), "--storage-addr", `127.0.0.1:${port}`, "--concurrent", "1"],
+      { stdout: "pipe", stderr: "pipe", env: { HOME: "/nonexistent-berth-home", PATH: process.env.PATH } },
+    );
+    try {
+      const coll = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`;
+      await kubeJson(kube, coll, { body: { ...ocirepo("bin", `oci://${reg.host}/apps/bin`, "v1"), metadata: { name: "bin", namespace: ns } } });
+      const o = await waitFor("Ready=True from the binary", async () => {
+        const x = await kubeJson(kube, `${coll}/bin`);
+        return cond(x, "Ready")?.status === "True" ? x : undefined;
+      });
+      expect(o.status.artifact.revision).toBe(`v1@${digest}`);
+      expect(o.status.artifact.url).toBe(`http://127.0.0.1:${port}/ocirepository/${ns}/bin/${digest}.tar.gz`);
+      const bytes = new Uint8Array(await (await fetch(o.status.artifact.url)).arrayBuffer());
+      expect(`sha256:${createHash("sha256").update(bytes).digest("hex")}`).toBe(o.status.artifact.digest);
+    } finally {
+      proc.kill("SIGTERM");
+    }
+    expect(await proc.exited).toBe(0);
+    expect(await new Response(proc.stderr).text()).toContain("shutting down");
   }, 60_000);
 });
