@@ -93,3 +93,10 @@ export {
 // Artifact storage and the file server that serves `status.artifact.url`.
 export { ArtifactStore, artifactPathFor, artifactFileName, type StoredArtifact } from "./storage/artifact-store.ts";
 export { ArtifactFileServer } from "./storage/file-server.ts";
+
+// The controller: Kubernetes client, informer, work queue, reconciler and their wiring (`berth --controller`).
+export { KubeClient, loadKubeConnection, kubeStatusOf, type KubeConnection, type WatchEvent, type KubeRequestOptions } from "./client/kube.ts";
+export { Informer, type InformerOptions } from "./watch/informer.ts";
+export { WorkQueue, SYSTEM_CLOCK, DEFAULT_WORK_QUEUE_OPTIONS, type Clock, type WorkResult, type WorkQueueOptions } from "./controller/queue.ts";
+export { OCIRepositoryReconciler, parseGoDuration, splitKey, type ReconcilerOptions } from "./controller/reconciler.ts";
+export { startController, type ControllerOptions, type RunningController } from "./controller/controller.ts";

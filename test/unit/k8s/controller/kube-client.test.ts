@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeClient, kubeStatusOf, loadKubeConnection } from "../../../../src/k8s/client/kube.ts";
+import { Informer } from "../../../../src/k8s/watch/informer.ts";
+import { parseGoDuration, splitKey } from "../../../../src/k8s/controller/reconciler.ts";
+import { isCoreError } from "../../../../src/core/index.ts";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "berth-kube-unit-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("loadKubeConnection", () => {
+  test("reads the current context: server, inline CA, client cert file relative to the kubeconfig, token file, namespace", async () => {
+    writeFileSync(join(dir, "client.crt"), "CERT");
+    writeFileSync(join(dir, "token"), "tok-123\n");
+    const cfg = {
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "b",
+      clusters: [
+        { name: "c1", cluster: { server: "https://one:6443" } },
+        { name: "c2", cluster: { server: "https://two:6443/", "certificate-authority-data": Buffer.from("CA-PEM").toString("base64") } },
+      ],
+      users: [{ name: "u2", user: { "client-certificate": "client.crt", "client-key-data": Buffer.from("KEY").toString("base64"), tokenFile: join(dir, "token") } }],
+      contexts: [
+        { name: "a", context: { cluster: "c1", user: "u2" } },
+        { name: "b", context: { cluster: "c2", user: "u2", namespace: "apps" } },
+      ],
+    };
+    const file = join(dir, "config");
+    writeFileSync(file, JSON.stringify(cfg));
+    const c = await loadKubeConnection({ path: file });
+    expect(c).toEqual({ server: "https://two:6443", ca: "CA-PEM", cert: "CERT", key: "KEY", token: "tok-123", insecure: false, namespace: "apps" });
+    expect((await loadKubeConnection({ path: file, context: "a" })).server).toBe("https://one:6443");
+  });
+
+  test("a missing explicit kubeconfig is a USAGE error; no kubeconfig and no cluster env too", async () => {
+    const e1 = await loadKubeConnection({ path: join(dir, "nope") }).catch((e) => e);
+    expect(isCoreError(e1, "USAGE")).toBe(true);
+    const e2 = await loadKubeConnection({ env: { HOME: join(dir, "no-home") } }).catch((e) => e);
+    expect(isCoreError(e2, "USAGE")).toBe(true);
+    expect((e2 as Error).message).toContain("not running in a cluster");
+  });
+});
+
+describe("parseGoDuration / splitKey", () => {
+  test("Go durations", () => {
+    expect(parseGoDuration("10m")).toBe(600_000);
+    expect(parseGoDuration("1h30m5s")).toBe(5_405_000);
+    expect(parseGoDuration("250ms")).toBe(250);
+    expect(() => parseGoDuration("10")).toThrow();
+    expect(() => parseGoDuration("m")).toThrow();
+    expect(splitKey("ns/a.b")).toEqual({ namespace: "ns", name: "a.b" });
+  });
+});
+
+/** A fake API server over plain HTTP: a list and watch script per test. */
+function fakeApi(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+}
+
+describe("KubeClient", () => {
+  test("maps HTTP errors to CoreError codes and keeps the status", async () => {
+    const { server, url } = await fakeApi((req, res) => {
+      const code = Number(req.url!.split("/")[1]);
+      res.writeHead(code, { "content-type": "application/json" });
+      res.end(JSON.stringify({ kind: "Status", message: `said ${code}` }));
+    });
+    const k = new KubeClient({ server: url, token: "t" });
+    try {
+      for (const [status, code] of [[404, "NOT_FOUND"], [403, "AUTH_FAILED"], [409, "INTERNAL"], [503, "REGISTRY_UNAVAILABLE"]] as const) {
+        const e = await k.get(`/${status}`).catch((x) => x);
+        expect(isCoreError(e, code)).toBe(true);
+        expect(kubeStatusOf(e)).toBe(status);
+        expect((e as Error).message).toContain(`said ${status}`);
+      }
+    } finally {
+      await k.close();
+      server.close();
+    }
+  });
+
+  test("watch splits JSON lines across chunks, sends the token and resourceVersion, and reports 410", async () => {
+    let seen: { auth?: string; url?: string } = {};
+    const { server, url } = await fakeApi((req, res) => {
+      seen = { auth: req.headers.authorization, url: req.url };
+      res.writeHead(200, { "content-type": "application/json" });
+      const a = JSON.stringify({ type: "ADDED", object: { metadata: { name: "a", resourceVersion: "11" } } });
+      const b = JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 410, message: "too old resource version" } });
+      res.write(a.slice(0, 10));
+      setTimeout(() => res.end(`${a.slice(10)}\n${b}\n`), 20);
+    });
+    const k = new KubeClient({ server: url, token: "secret" });
+    const got: string[] = [];
+    try {
+      const err = await (async () => {
+        for await (const ev of k.watch("/things", "10")) got.push(`${ev.type} ${ev.object.metadata.name}`);
+      })().catch((e) => e);
+      expect(got).toEqual(["ADDED a"]);
+      expect(kubeStatusOf(err)).toBe(410);
+      expect(seen.auth).toBe("Bearer secret");
+      expect(seen.url).toContain("watch=1");
+      expect(seen.url).toContain("resourceVersion=10");
+    } finally {
+      await k.close();
+      server.close();
+    }
+  });
+});
+
+describe("Informer", () => {
+  test("lists, watches from the list's resourceVersion, and relists after a 410", async () => {
+    const requests: string[] = [];
+    let lists = 0;
+    const { server, url } = await fakeApi((req, res) => {
+      requests.push(req.url!);
+      res.writeHead(200, { "content-type": "application/json" });
+      if (!req.url!.includes("watch=1")) {
+        lists++;
+        res.end(JSON.stringify({ metadata: { resourceVersion: `${lists * 100}` }, items: [{ metadata: { name: `item${lists}`, resourceVersion: "1" } }] }));
+        return;
+      }
+      if (lists === 1) {
+        res.end(
+          `${JSON.stringify({ type: "MODIFIED", object: { metadata: { name: "item1", resourceVersion: "101" } } })}\n` +
+            `${JSON.stringify({ type: "ERROR", object: { code: 410, message: "gone" } })}\n`,
+        );
+        return;
+      }
+      // Second watch: hold the stream open until the test stops the informer.
+      res.write(`${JSON.stringify({ type: "BOOKMARK", object: { metadata: { resourceVersion: "250" } } })}\n`);
+    });
+    const k = new KubeClient({ server: url });
+    const events: string[] = [];
+    const inf = new Informer(k, { path: "/things", onEvent: (t, o) => events.push(`${t} ${o.metadata.name}`), backoffMs: 10 });
+    const stop = inf.start();
+    try {
+      const deadline = Date.now() + 5000;
+      while (requests.length < 4 && Date.now() < deadline) await Bun.sleep(10);
+      expect(events).toEqual(["ADDED item1", "MODIFIED item1", "ADDED item2"]);
+      expect(requests[0]).toBe("/things");
+      expect(requests[1]).toContain("resourceVersion=100&");
+      expect(requests[2]).toBe("/things");
+      expect(requests[3]).toContain("resourceVersion=200&");
+      expect(inf.synced).toBe(true);
+    } finally {
+      await stop();
+      await k.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
