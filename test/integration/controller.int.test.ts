@@ -168,6 +168,33 @@ describe("berth --controller against a real API server and registry", () => {
     expect(o.status.observedGeneration).toBe(o.metadata.generation);
   }, 60_000);
 
+  test("a tag in the URL stalls as URLInvalid; a missing tag is a retried OCIArtifactPullFailed; suspend is honoured", async () => {
+    await kubeJson(kube, COLLECTION, { body: ocirepo("tagged", `oci://${reg.host}/apps/podinfo:v1`, "v1") });
+    await kubeJson(kube, COLLECTION, { body: ocirepo("missing", `oci://${reg.host}/apps/none`, "nope") });
+    await kubeJson(kube, COLLECTION, { body: { ...ocirepo("paused", `oci://${reg.host}/apps/podinfo`, "stable"), spec: { ...ocirepo("x", `oci://${reg.host}/apps/podinfo`, "stable").spec, suspend: true } } });
+    const tagged = await waitFor("tagged stalls", async () => {
+      const x = await getObj("tagged");
+      return cond(x, "Stalled")?.status === "True" ? x : undefined;
+    });
+    expect(cond(tagged, "Stalled").reason).toBe("URLInvalid");
+    expect(cond(tagged, "Stalled").message).toContain("':v1'");
+    const missing = await waitFor("missing fails", async () => {
+      const x = await getObj("missing");
+      return cond(x, "Ready")?.status === "False" ? x : undefined;
+    });
+    expect(cond(missing, "Ready").reason).toBe("OCIArtifactPullFailed");
+    expect(cond(missing, "FetchFailed").message).toStartWith("failed to determine artifact digest: ");
+    expect(cond(missing, "Reconciling")).toMatchObject({ status: "True", reason: "ProgressingWithRetry" });
+    expect(cond(missing, "Stalled")).toBeUndefined();
+    const paused = await waitFor("finalizer on the suspended object", async () => {
+      const x = await getObj("paused");
+      return x.metadata.finalizers?.includes("finalizers.fluxcd.io") ? x : undefined;
+    });
+    await Bun.sleep(500);
+    expect((await getObj("paused")).status ?? {}).toEqual(paused.status ?? {});
+    expect(paused.status?.artifact).toBeUndefined();
+  }, 60_000);
+
   test("the compiled binary: --controller reconciles through the kubeconfig's CA and drains on SIGTERM", async () => {
     requireBinary();
     const ns = "berth-ctl-bin";

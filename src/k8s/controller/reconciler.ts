@@ -148,7 +148,7 @@ export class OCIRepositoryReconciler {
       result = { requeueAfterMs: interval };
       conditions = markProgressing(
         conditions,
-        old.observedGeneration === generation ? "building artifact" : `processing object: new generation ${old.observedGeneration ?? 0} -> ${generation}`,
+        old.observedGeneration === generation ? "reconciliation in progress" : `processing object: new generation ${old.observedGeneration ?? -1} -> ${generation}`,
         set,
       );
       const artifact = await this.fetchAndStore(obj, status, interval);
@@ -169,7 +169,9 @@ export class OCIRepositoryReconciler {
         status.observedGeneration = generation;
         result = {};
       } else {
-        conditions = markTrue(conditions, RECONCILING, Reasons.ProgressingWithRetry, err.message, set);
+        // Upstream keeps Reconciling's progress message and only switches the reason to the retrying one.
+        const progress = conditions.find((c) => c.type === RECONCILING)?.message ?? "reconciliation in progress";
+        conditions = markTrue(conditions, RECONCILING, Reasons.ProgressingWithRetry, progress, set);
       }
       if (m.condition === READY) conditions = setCondition(conditions, { type: READY, status: "False", reason: m.reason, message: err.message }, set);
     }
@@ -191,12 +193,23 @@ export class OCIRepositoryReconciler {
     const { namespace, name } = obj.metadata;
     const ref = parseArtifactURL(obj.spec.url);
     if (ref.kind !== "registry") throw new CoreError({ code: "REF_INVALID", message: `URL must be in format 'oci://<domain>/<org>/<repo>'` });
+    if (ref.tag !== undefined || ref.digest !== undefined) {
+      throw new CoreError({ code: "REF_INVALID", message: `URL must not contain a tag or digest; remove '${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}' and use spec.ref` });
+    }
     const signal = AbortSignal.timeout(obj.spec.timeout ? parseGoDuration(obj.spec.timeout) : Math.max(timeoutMs, 60_000));
     const repo = this.registry(obj.spec.insecure === true).repository({ registry: ref.registry, repository: ref.repository });
-    const resolved = await resolveRef(repo, effectiveRef(obj.spec), { signal });
+    let resolved;
+    try {
+      resolved = await resolveRef(repo, effectiveRef(obj.spec), { signal });
+    } catch (e) {
+      if (!isCoreError(e)) throw e;
+      throw new CoreError({ code: e.code, message: `failed to determine artifact digest: ${e.message}`, details: e.details, cause: e });
+    }
     const store = this.opts.store;
     const current = status.artifact;
-    if (current && current.revision === resolved.revision && (await store.exists(current))) {
+    // The stored file is re-hashed each pass, as upstream does: a missing or altered file is rebuilt.
+    const intact = current ? await store.verify({ ...current, size: current.size }).then(() => true, () => false) : false;
+    if (current && intact && current.revision === resolved.revision) {
       status.url = await store.symlinkLatest(current);
       return current;
     }
