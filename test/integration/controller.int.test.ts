@@ -195,6 +195,22 @@ describe("berth --controller against a real API server and registry", () => {
     expect(paused.status?.artifact).toBeUndefined();
   }, 60_000);
 
+  test("a short interval picks up a moved tag without any request; old annotations are dropped from status", async () => {
+    const d1 = await push("apps/ticker", "main", { "a.yaml": "a: 1\n" });
+    await kubeJson(kube, COLLECTION, { body: ocirepo("ticker", `oci://${reg.host}/apps/ticker`, "main", "1s") });
+    await waitFor("first revision", async () => ((await getObj("ticker")).status?.artifact?.revision === `main@${d1}` ? true : undefined));
+    const dir = mkdtempSync(join(work, "src-"));
+    writeFileSync(join(dir, "a.yaml"), "a: 2\n");
+    const d2 = (await pushArtifact(dir, regClient.repository({ registry: reg.host, repository: "apps/ticker" }), "main", { metadata: { annotations: { team: "x" } } })).descriptor.digest;
+    const o = await waitFor("revision after interval", async () => {
+      const x = await getObj("ticker");
+      return x.status?.artifact?.revision === `main@${d2}` ? x : undefined;
+    }, 15_000);
+    expect(o.status.artifact.metadata.team).toBe("x");
+    expect(o.status.artifact.metadata["org.opencontainers.image.source"]).toBeUndefined();
+    expect(cond(o, "Ready").status).toBe("True");
+  }, 60_000);
+
   test("the compiled binary: --controller reconciles through the kubeconfig's CA and drains on SIGTERM", async () => {
     requireBinary();
     const ns = "berth-ctl-bin";

@@ -62,6 +62,22 @@ export function parseGoDuration(s: string): number {
   return total;
 }
 
+/**
+ * The merge patch that turns status `old` into `next`: a merge patch only adds and replaces, so
+ * fields that went away (an old artifact's extra annotations, a cleared `observedIgnore`) are nulled.
+ */
+export function statusPatch(old: OCIRepositoryStatus, next: OCIRepositoryStatus): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...next };
+  for (const k of Object.keys(old)) if ((next as Obj)[k] === undefined) out[k] = null;
+  const oldMeta = old.artifact?.metadata;
+  if (next.artifact && oldMeta) {
+    const meta: Record<string, string | null> = { ...(next.artifact.metadata ?? {}) };
+    for (const k of Object.keys(oldMeta)) if (!(k in meta)) meta[k] = null;
+    out.artifact = { ...next.artifact, metadata: meta };
+  }
+  return out;
+}
+
 /** Splits a queue key `<namespace>/<name>`. */
 export function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf("/");
@@ -177,7 +193,7 @@ export class OCIRepositoryReconciler {
     }
     conditions = summarizeReady(conditions, set);
     status.conditions = conditions;
-    await this.opts.kube.mergePatch(`${path}/status`, { status });
+    await this.opts.kube.mergePatch(`${path}/status`, { status: statusPatch(old, status) });
     if (failure !== undefined) {
       const m = reasonFor(isCoreError(failure) ? failure.code : "INTERNAL");
       this.opts.log?.(`${key}: ${m.reason}: ${failure instanceof Error ? failure.message : String(failure)}`);
@@ -210,8 +226,10 @@ export class OCIRepositoryReconciler {
     // The stored file is re-hashed each pass, as upstream does: a missing or altered file is rebuilt.
     const intact = current ? await store.verify({ ...current, size: current.size }).then(() => true, () => false) : false;
     if (current && intact && current.revision === resolved.revision) {
+      // The advertised address may have changed since the artifact was stored (upstream rewrites it too).
+      status.artifact = { ...current, url: store.url(current) };
       status.url = await store.symlinkLatest(current);
-      return current;
+      return status.artifact;
     }
     const layer = effectiveLayerSelector(obj.spec);
     const tmp = await mkdtemp(join(tmpdir(), "berth-ocirepo-"));
