@@ -14,7 +14,7 @@ import { CoreError, fail } from "../errors.ts";
 import { compileGoRegexp } from "../semver/go-regexp.ts";
 import { parsePem } from "./keys.ts";
 import { CERTIFICATE_ANNOTATION, REKOR_BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION } from "./legacy.ts";
-import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement } from "./payload.ts";
+import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, checkAnnotations, stringRecord } from "./payload.ts";
 import type { BundleSignature, LegacySignature } from "./referrers.ts";
 
 /** Layer annotation holding an RFC 3161 timestamp for the signature. */
@@ -115,18 +115,6 @@ function checkTlogKey(bundle: Bundle, leaf: Uint8Array, source: string): void {
 function integratedTime(bundle: Bundle): string | undefined {
   const t = bundle.verificationMaterial.tlogEntries.map((e) => Number(e.integratedTime)).filter((n) => n > 0);
   return t.length ? new Date(Math.min(...t) * 1000).toISOString().replace(/\.000Z$/, "Z") : undefined;
-}
-
-function stringRecord(r: Record<string, unknown> | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r ?? {})) if (typeof v === "string") out[k] = v;
-  return out;
-}
-
-function checkAnnotations(have: Record<string, unknown> | null | undefined, want: Record<string, string>, source: string): void {
-  for (const [k, v] of Object.entries(want)) {
-    if (have?.[k] !== v) fail("VERIFY_FAILED", `${source}: signed annotation ${k} is ${JSON.stringify(have?.[k] ?? null)}, want ${JSON.stringify(v)}`);
-  }
 }
 
 /** Verifies a legacy `.sig` layer carrying a Fulcio certificate and a Rekor proof. */

@@ -114,3 +114,17 @@ function splitDigest(d: string): [string, string] {
   if (i <= 0) fail("REF_INVALID", `not a digest: ${d}`);
   return [d.slice(0, i), d.slice(i + 1)];
 }
+
+/** The string-valued entries of a signed annotation map (cosign's `optional`, a statement subject's annotations). */
+export function stringRecord(r: Record<string, unknown> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r ?? {})) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+/** Every `-a key=value` the verifier was asked for must be in the signed annotations; VERIFY_FAILED otherwise. */
+export function checkAnnotations(have: Record<string, unknown> | null | undefined, want: Record<string, string>, source: string): void {
+  for (const [k, v] of Object.entries(want)) {
+    if (have?.[k] !== v) fail("VERIFY_FAILED", `${source}: signed annotation ${k} is ${JSON.stringify(have?.[k] ?? null)}, want ${JSON.stringify(v)}`);
+  }
+}

@@ -13,7 +13,7 @@ import { HashAlgorithm } from "@sigstore/protobuf-specs";
 import { toSignedEntity, Verifier as SigstoreVerifier, type TrustMaterial } from "@sigstore/verify";
 import { CoreError, fail, isCoreError, type ErrorCode } from "../errors.ts";
 import { describeKey, keyFingerprint } from "./keys.ts";
-import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, preAuthEncoding } from "./payload.ts";
+import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, preAuthEncoding, checkAnnotations, stringRecord } from "./payload.ts";
 import { SIGNATURE_ANNOTATION } from "./legacy.ts";
 import type { BundleSignature, FoundSignature, LegacySignature } from "./referrers.ts";
 import { verifyBundleKeyless, verifyLegacyKeyless, type KeylessTrust, type KeylessVerdict } from "./keyless.ts";
@@ -120,18 +120,6 @@ function firstEd25519Key(keys: KeyObject[], message: Uint8Array, signature: Uint
     }
   }
   return -1;
-}
-
-function stringRecord(r: Record<string, unknown> | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r ?? {})) if (typeof v === "string") out[k] = v;
-  return out;
-}
-
-function checkAnnotations(have: Record<string, unknown> | null | undefined, want: Record<string, string>, source: string): void {
-  for (const [k, v] of Object.entries(want)) {
-    if (have?.[k] !== v) fail("VERIFY_FAILED", `${source}: signed annotation ${k} is ${JSON.stringify(have?.[k] ?? null)}, want ${JSON.stringify(v)}`);
-  }
 }
 
 /** Verifies one legacy `.sig` layer for `digest`. Throws VERIFY_FAILED. */
