@@ -2,20 +2,8 @@ import { expect, test } from "bun:test";
 import { diffTrees } from "../../../../src/core/index.ts";
 import { memoryTreeReader } from "../../../../src/core/diff/index.ts";
 import { createDiffView, diffViewReducer, patchLines, summaryText, toEntries } from "../../../../src/tui/models/diff-view.ts";
+import { deployment as deploy } from "../fixtures.ts";
 
-const deploy = (image: string, replicas: number) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: prod
-spec:
-  replicas: ${replicas}
-  template:
-    spec:
-      containers:
-        - name: web
-          image: ${image}
-`;
 
 async function sample() {
   const a = memoryTreeReader({ "deploy.yaml": deploy("ghcr.io/x/web:1.0.0", 1), "README.md": "old\n", "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gone\n" });
