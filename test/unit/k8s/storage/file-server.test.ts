@@ -19,7 +19,9 @@ let src: string;
 /** A raw HTTP request whose path goes on the wire exactly as given (fetch would normalise `..`). */
 function raw(path: string, method = "GET", headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((ok, ko) => {
-    const req = request({ host: "127.0.0.1", port, path, method, headers }, (res) => {
+    // A fresh connection per request. With the pooled agent a HEAD test hung about once in 15 runs
+    // (seen under Bun); not seen in 110 runs since. The cause is not pinned down.
+    const req = request({ host: "127.0.0.1", port, path, method, headers, agent: false }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (c: Buffer) => parts.push(c));
       res.on("end", () => ok({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
