@@ -81,10 +81,15 @@ for (const setup of SETUPS) {
       expect(copy.stderr).toBe("");
       expect(copy.code).toBe(0);
       if (r.tokenServer) {
-        // One token for the whole push, scoped to the one repository.
-        expect(r.tokenServer.issued).toBe(1);
-        expect(r.tokenServer.requests[0]!.scopes).toEqual([`repository:${repo}:pull,push`]);
-        expect(r.tokenServer.requests[0]!.service).toBe(r.service!);
+        // The push is authorised by tokens scoped to the one repository. (skopeo usually takes one token;
+        // once in a few full-suite runs it asked twice, so the count of this peer's requests is not pinned.
+        // berth's own one-token-per-command rule is asserted strictly in test/e2e/safety.e2e.test.ts.)
+        expect(r.tokenServer.issued).toBeGreaterThanOrEqual(1);
+        for (const q of r.tokenServer.requests) {
+          expect(q.status).toBe(200);
+          expect(q.scopes).toEqual([`repository:${repo}:pull,push`]);
+          expect(q.service).toBe(r.service!);
+        }
         r.tokenServer.reset();
       }
       const inspect = await skopeoInspectRaw(dockerRef(r, `${repo}:v1`), { registry: r });
