@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * Deterministic inputs for the deflate/gzip oracle tests. Each targets a part of Go's
  * encoder: stored vs fixed vs dynamic blocks, the 16384-token block cut, the 32 KiB window
@@ -198,4 +199,21 @@ export function inputs(): NamedInput[] {
     { name: "stored/Huffman cost tie", data: storedHuffmanTie() },
     { name: "fixed/dynamic cost tie", data: fixedDynamicTie() },
   ];
+}
+
+/** Hex sha256 of bytes. */
+export function sha256(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+/** Feeds `data` as a stream of `size`-byte chunks. */
+export async function* chunked(data: Uint8Array, size: number): AsyncIterable<Uint8Array> {
+  for (let p = 0; p < data.length; p += size) yield data.subarray(p, Math.min(p + size, data.length));
+}
+
+/** Reads a stream into one buffer. */
+export async function collect(src: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of src) parts.push(c);
+  return concat(...parts);
 }

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,24 +8,10 @@ import { GO_GZIP_HEADER, GoGzipWriter, gzipStream, gzipSync } from "../../../../
 import { crc32 } from "../../../../src/core/archive/flate/crc32.ts";
 import { fluxociPath } from "../../../harness/oracles/fluxoci.ts";
 import { goGzip } from "../../../harness/oracles/gogzip.ts";
-import { concat, inputs, prng, randomBytes, smallAlphabet, yaml } from "./deflate-inputs.ts";
+import { chunked, collect, concat, sha256, inputs, prng, randomBytes, smallAlphabet, yaml } from "./deflate-inputs.ts";
 
 /** The repo is checked out beside `shared/`, which holds the flux golden vectors. */
 const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/flux/gen");
-
-function sha256(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
-
-async function* chunked(data: Uint8Array, size: number): AsyncIterable<Uint8Array> {
-  for (let p = 0; p < data.length; p += size) yield data.subarray(p, Math.min(p + size, data.length));
-}
-
-async function collect(src: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of src) parts.push(c);
-  return concat(...parts);
-}
 
 describe("golden flux vectors (Go compress/gzip output)", () => {
   const cases = [

@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { startDeflatePool } from "../../../../src/core/archive/deflate-pool.ts";
 import { BitJoiner } from "../../../../src/core/archive/flate/encode-blocks.ts";
@@ -7,21 +6,7 @@ import { decodeState, encodeState, finalWindowBase, windowBase } from "../../../
 import { gzipStream, gzipSync } from "../../../../src/core/archive/gzip.ts";
 import { inlineExecutor, parallelGoGzip, type DeflateExecutor, type ParallelGzipOptions } from "../../../../src/core/archive/parallel-gzip.ts";
 import { goGzip } from "../../../harness/oracles/gogzip.ts";
-import { concat, inputs, prng, randomBytes, smallAlphabet, templatedManifests, yaml } from "./deflate-inputs.ts";
-
-function sha256(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
-
-async function* chunked(data: Uint8Array, size: number): AsyncIterable<Uint8Array> {
-  for (let p = 0; p < data.length; p += size) yield data.subarray(p, Math.min(p + size, data.length));
-}
-
-async function collect(src: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of src) parts.push(c);
-  return concat(...parts);
-}
+import { chunked, collect, concat, sha256, inputs, prng, randomBytes, smallAlphabet, templatedManifests, yaml } from "./deflate-inputs.ts";
 
 /** A phrase repeated with rare one-byte edits: long matches (258) that straddle every seam. */
 function repetitive(n: number, seed: number): Uint8Array<ArrayBuffer> {
