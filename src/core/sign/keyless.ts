@@ -154,22 +154,11 @@ export function verifyLegacyKeyless(sig: LegacySignature, digest: string, trust:
       throw new CoreError({ code: "VERIFY_FAILED", message: `${src}: the ${RFC3161_ANNOTATION} annotation is malformed`, cause: e });
     }
   }
-  // An in-memory v0.1 bundle: never serialised, so the v0.3 shape rules do not apply (spec §1.10).
-  const bundle = {
-    mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
-    verificationMaterial: {
-      content: { $case: "x509CertificateChain", x509CertificateChain: { certificates: [{ rawBytes: Buffer.from(leaf) }] } },
-      tlogEntries,
-      timestampVerificationData: { rfc3161Timestamps: rfc3161 },
-    },
-    content: {
-      $case: "messageSignature",
-      messageSignature: {
-        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash("sha256").update(sig.payload).digest() },
-        signature: Buffer.from(b64, "base64"),
-      },
-    },
-  } as unknown as Bundle;
+  const bundle = legacyBundle(sig.payload, b64, {
+    content: { $case: "x509CertificateChain", x509CertificateChain: { certificates: [{ rawBytes: Buffer.from(leaf) }] } },
+    tlogEntries,
+    timestampVerificationData: { rfc3161Timestamps: rfc3161 },
+  });
   checkLeaf(leaf, src);
   const who = sigstoreVerify(trust.material, bundle, src, sig.payload);
   checkTlogKey(bundle, leaf, src);
@@ -213,4 +202,23 @@ export function verifyBundleKeyless(
   if (!subject) fail("VERIFY_FAILED", `${src}: signed statement is not about ${digest}`);
   checkAnnotations(subject.annotations, opts.annotations ?? {}, src);
   return { ...who, signedAt: integratedTime(bundle), annotations: stringRecord(subject.annotations) };
+}
+
+/**
+ * Wraps a legacy `.sig` layer (payload + base64 signature) in an in-memory v0.1 message-signature
+ * bundle so @sigstore/verify can check it. Never serialised, so the v0.3 shape rules do not apply
+ * (spec §1.10). Used for keyed and keyless legacy signatures alike.
+ */
+export function legacyBundle(payload: Uint8Array, signatureB64: string, verificationMaterial: Record<string, unknown>): Bundle {
+  return {
+    mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    verificationMaterial,
+    content: {
+      $case: "messageSignature",
+      messageSignature: {
+        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash("sha256").update(payload).digest() },
+        signature: Buffer.from(signatureB64, "base64"),
+      },
+    },
+  } as unknown as Bundle;
 }

@@ -6,17 +6,16 @@
  * digest claim (legacy) or statement subject (bundle) equals the verified digest, requested
  * annotations match, and — stricter than cosign — bundles carry the cosign sign predicate.
  */
-import { createHash, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { verify as cryptoVerify, type KeyObject } from "node:crypto";
 import { ed25519ph } from "@noble/curves/ed25519.js";
 import { bundleFromJSON, type Bundle } from "@sigstore/bundle";
-import { HashAlgorithm } from "@sigstore/protobuf-specs";
 import { toSignedEntity, Verifier as SigstoreVerifier, type TrustMaterial } from "@sigstore/verify";
 import { CoreError, fail, isCoreError, type ErrorCode } from "../errors.ts";
 import { describeKey, keyFingerprint } from "./keys.ts";
 import { COSIGN_SIGN_PREDICATE, IN_TOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, preAuthEncoding, checkAnnotations, stringRecord } from "./payload.ts";
 import { SIGNATURE_ANNOTATION } from "./legacy.ts";
 import type { BundleSignature, FoundSignature, LegacySignature } from "./referrers.ts";
-import { verifyBundleKeyless, verifyLegacyKeyless, type KeylessTrust, type KeylessVerdict } from "./keyless.ts";
+import { legacyBundle, verifyBundleKeyless, verifyLegacyKeyless, type KeylessTrust, type KeylessVerdict } from "./keyless.ts";
 
 /** What a signature must be checked against: public keys, or else a trusted root with identities (keyless). */
 export interface KeyTrust {
@@ -129,17 +128,11 @@ export function verifyLegacySignature(sig: LegacySignature, digest: string, trus
   const b64 = sig.annotations[SIGNATURE_ANNOTATION];
   if (!b64) fail("VERIFY_FAILED", `${sig.source}: layer has no ${SIGNATURE_ANNOTATION} annotation`);
   // Rekor entries, certificates and timestamps are left out on purpose: keyed verification ignores the tlog, as Flux does.
-  const bundle = {
-    mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
-    verificationMaterial: { content: { $case: "publicKey", publicKey: { hint: "" } }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
-    content: {
-      $case: "messageSignature",
-      messageSignature: {
-        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash("sha256").update(sig.payload).digest() },
-        signature: Buffer.from(b64, "base64"),
-      },
-    },
-  } as unknown as Bundle;
+  const bundle = legacyBundle(sig.payload, b64, {
+    content: { $case: "publicKey", publicKey: { hint: "" } },
+    tlogEntries: [],
+    timestampVerificationData: { rfc3161Timestamps: [] },
+  });
   const keys = requireKeys(trust);
   let i = firstVerifyingKey(keys, bundle, sig.payload);
   if (i < 0) i = firstEd25519Key(keys, sig.payload, new Uint8Array(Buffer.from(b64, "base64")));
