@@ -6,18 +6,8 @@ import { createHash } from "node:crypto";
  * limiting, and the hash-position rebase after 16 MiB.
  */
 
-/** xorshift32: reproducible pseudo-random bytes, so a failing case can be replayed. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { prng } from "../../../fixtures/prng.ts";
+export { prng };
 
 /** `n` pseudo-random bytes (incompressible: Go stores them). */
 export function randomBytes(n: number, seed = 1): Uint8Array<ArrayBuffer> {

@@ -3,6 +3,7 @@ import { HELM_CHART_LAYER_MEDIA_TYPE, resolveTag } from "../../../../src/core/se
 import { satisfies } from "../../../../src/core/semver/constraint.ts";
 import { compareVersions, parseVersion } from "../../../../src/core/semver/version.ts";
 import { CoreError, isCoreError } from "../../../../src/core/errors.ts";
+import { prng } from "../../../fixtures/prng.ts";
 
 function error(f: () => unknown): CoreError {
   try {
@@ -109,15 +110,8 @@ describe("resolveTag", () => {
 
 // fast-check is not installed; a seeded xorshift keeps failures reproducible.
 function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
+  const next = prng(seed);
+  return () => next() / 2 ** 32;
 }
 
 describe("resolveTag properties (seeded random)", () => {
