@@ -6,7 +6,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { generateCerts } from "./certs.ts";
 import { freePort } from "./free-port.ts";
 import { runOk } from "./run.ts";
-import { processRoot, WATCHDOG } from "./process.ts";
+import { killWatched, processRoot, WATCHDOG } from "./process.ts";
 
 /** The Kubernetes release scripts/setup builds (test/harness/kube/go.mod pins it). */
 export const KUBE_VERSION = "v1.37.2";
@@ -120,14 +120,7 @@ function spawnWatched(cmd: string[], dir: string, name: string): Watched {
         void proc.stdin.end();
         const done = await Promise.race([proc.exited.then(() => true), sleep(3000).then(() => false)]);
         if (done) return;
-        try {
-          const pid = Number(readFileSync(pidFile, "utf8").trim());
-          if (pid > 0) process.kill(pid, "SIGKILL");
-        } catch {
-          // no pid file yet, or already gone
-        }
-        proc.kill("SIGKILL");
-        await proc.exited;
+        await killWatched(proc, pidFile);
       })();
       return stopped;
     },

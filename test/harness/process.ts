@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -54,4 +54,19 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * SIGKILLs a server started under WATCHDOG: the child whose pid the watchdog wrote to `pidFile`, then
+ * the watchdog itself; resolves when the watchdog has exited.
+ */
+export async function killWatched(proc: { kill(signal?: number | NodeJS.Signals): void; exited: Promise<number> }, pidFile: string): Promise<void> {
+  try {
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    if (pid > 0) process.kill(pid, "SIGKILL");
+  } catch {
+    // no pid file yet, or already gone
+  }
+  proc.kill("SIGKILL");
+  await proc.exited;
 }

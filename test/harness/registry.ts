@@ -5,7 +5,7 @@ import { generateCerts, selfSignedCert, type TestCerts } from "./certs.ts";
 import { freePort } from "./free-port.ts";
 import { runOk } from "./run.ts";
 import { startTokenServer, type Authorize, type TokenServer } from "./token-server.ts";
-import { processRoot, WATCHDOG } from "./process.ts";
+import { killWatched, processRoot, WATCHDOG } from "./process.ts";
 
 /** The CNCF Distribution binary shipped by Debian's `docker-registry` package. */
 export const REGISTRY_BIN = "/usr/bin/docker-registry";
@@ -198,14 +198,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       });
       closeSync(logFd);
       const kill = async () => {
-        try {
-          const pid = Number(readFileSync(pidFile, "utf8").trim());
-          if (pid > 0) process.kill(pid, "SIGKILL");
-        } catch {
-          // no pid file yet, or already gone
-        }
-        proc.kill("SIGKILL");
-        await proc.exited;
+        await killWatched(proc, pidFile);
         void proc.stdin.end();
       };
       const url = `${scheme}://127.0.0.1:${port}`;

@@ -264,7 +264,7 @@ export async function* tarStream(entries: AsyncIterable<TarInput> | Iterable<Tar
   const pending: Uint8Array[] = [];
   let pendingLen = 0;
   const take = (): Uint8Array => {
-    const out = pending.length === 1 ? pending[0]! : concat(pending, pendingLen);
+    const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
     pending.length = 0;
     pendingLen = 0;
     return out;
@@ -307,12 +307,3 @@ export async function* tarStream(entries: AsyncIterable<TarInput> | Iterable<Tar
   yield take();
 }
 
-function concat(parts: Uint8Array[], len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
