@@ -38,3 +38,5 @@ export {
 } from "./registry/index.ts";
 export { resolveTag, filterTagsForList, sortTags, isSignatureOrReferrerTag, type ResolveResult } from "./semver/index.ts";
 export { diffTrees, dirTreeReader, renderTreeDiff, type TreeDiff, type TreeReader } from "./diff/index.ts";
+// Cosign-compatible signing and verification (sign/index.ts is its public surface).
+export * from "./sign/index.ts";

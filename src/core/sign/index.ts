@@ -26,3 +26,4 @@ export {
 export { parseTrustedRoot, verifyLegacyKeyless, verifyBundleKeyless, type IdentityMatcher, type KeylessTrust, type KeylessVerdict } from "./keyless.ts";
 export { signatureTag, referrersTag, SIMPLE_SIGNING_MEDIA_TYPE, SIGNATURE_ANNOTATION } from "./legacy.ts";
 export { BUNDLE_V03_MEDIA_TYPE } from "./bundle.ts";
+export { signatureStatuses, type SignatureStatus } from "./status.ts";
