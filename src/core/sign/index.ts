@@ -27,3 +27,4 @@ export { parseTrustedRoot, verifyLegacyKeyless, verifyBundleKeyless, type Identi
 export { signatureTag, referrersTag, SIMPLE_SIGNING_MEDIA_TYPE, SIGNATURE_ANNOTATION } from "./legacy.ts";
 export { BUNDLE_V03_MEDIA_TYPE } from "./bundle.ts";
 export { signatureStatuses, type SignatureStatus } from "./status.ts";
+export { embeddedTrustedRoot } from "./embedded-root.ts";

@@ -33,6 +33,7 @@ import { artifactFileName, type ArtifactStore } from "../storage/artifact-store.
 import type { KubeClient } from "../client/kube.ts";
 import { kubeStatusOf } from "../client/kube.ts";
 import type { WorkResult } from "./queue.ts";
+import { registryAccessFor, type RegistryAccess } from "./credentials.ts";
 
 type Obj = Record<string, any>;
 
@@ -89,7 +90,8 @@ export class OCIRepositoryReconciler {
   private readonly opts: ReconcilerOptions;
   private readonly prefix: string;
   private readonly now: () => Date;
-  private readonly registries = new Map<boolean, RegistryClient>();
+  /** Registry clients by `RegistryAccess.key`: objects with the same access share connections and tokens. */
+  private readonly registries = new Map<string, RegistryClient>();
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -102,11 +104,11 @@ export class OCIRepositoryReconciler {
     return `${this.prefix}/namespaces/${encodeURIComponent(namespace)}/ocirepositories/${encodeURIComponent(name)}`;
   }
 
-  private registry(insecure: boolean): RegistryClient {
-    let c = this.registries.get(insecure);
+  private registry(access: RegistryAccess): RegistryClient {
+    let c = this.registries.get(access.key);
     if (!c) {
-      c = createRegistryClient({ insecure, retry: { maxAttempts: 3, maxTotalMs: 20_000 } });
-      this.registries.set(insecure, c);
+      c = createRegistryClient({ ...access.options, retry: { maxAttempts: 3, maxTotalMs: 20_000 } });
+      this.registries.set(access.key, c);
     }
     return c;
   }
@@ -213,7 +215,8 @@ export class OCIRepositoryReconciler {
       throw new CoreError({ code: "REF_INVALID", message: `URL must not contain a tag or digest; remove '${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}' and use spec.ref` });
     }
     const signal = AbortSignal.timeout(obj.spec.timeout ? parseGoDuration(obj.spec.timeout) : Math.max(timeoutMs, 60_000));
-    const repo = this.registry(obj.spec.insecure === true).repository({ registry: ref.registry, repository: ref.repository });
+    const access = await registryAccessFor(this.opts.kube, obj, { signal });
+    const repo = this.registry(access).repository({ registry: ref.registry, repository: ref.repository });
     let resolved;
     try {
       resolved = await resolveRef(repo, effectiveRef(obj.spec), { signal });
