@@ -1,0 +1,234 @@
+/**
+ * `bun run bench:controller`: the compiled `berth --controller` against a real kube-apiserver and a
+ * real registry, with N OCIRepositories (default 100, 500 and 1000) spread over a few repositories.
+ * For each N it prints the time from the first create to all objects Ready, the controller's peak
+ * RSS, and the registry requests seen during one steady interval once everything is Ready, next to
+ * the number of distinct (repository, ref) pairs — the floor a shared look-up can reach.
+ *
+ *   bun run bench:controller                       100, 500 and 1000 objects
+ *   bun run bench:controller --n 100 --repos 5     one size, five repositories
+ *   bun run bench:controller --berth ./dist/berth --interval 20s --json
+ *
+ * Flux's published anchor (source-controller, 1000 objects, 16-core runner: 85 s, 67 MiB) is printed
+ * for orientation only: source-controller is not built here, so that row is not a same-run ratio.
+ * Everything runs in temp dirs that are removed on exit, failure or ^C.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createRegistryClient, pushArtifact } from "../src/core/index.ts";
+import { ocirepositoryCRD } from "../src/k8s/index.ts";
+import { freePort } from "../test/harness/free-port.ts";
+import { installCRDs, kubeJson, startKube, type KubeServer } from "../test/harness/kube.ts";
+import { startRegistry } from "../test/harness/registry.ts";
+import { installSignalHandlers, onCleanup, runCleanup } from "./lib/cleanup.ts";
+
+const REPO_ROOT = resolve(import.meta.dir, "..");
+const ANCHOR = { objects: 1000, seconds: 85, rssMiB: 67, cores: 16 };
+
+interface Config {
+  sizes: number[];
+  repos: number;
+  intervalS: number;
+  concurrent: number;
+  berth: string;
+  json: boolean;
+  timeoutS: number;
+}
+
+function parseConfig(argv: string[]): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: "string", default: "100,500,1000" },
+      repos: { type: "string", default: "10" },
+      interval: { type: "string", default: "30s" },
+      concurrent: { type: "string", default: "10" },
+      berth: { type: "string", default: join(REPO_ROOT, "dist", "berth") },
+      timeout: { type: "string", default: "600" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(readFileSync(import.meta.path, "utf8").split("*/")[0]!.replace(/^\/\*\*\n/, "").replace(/^ \* ?/gm, "") + "\n");
+    process.exit(0);
+  }
+  const interval = /^(\d+)s$/.exec(values.interval!);
+  if (!interval) throw new Error(`--interval must be whole seconds like 30s, got ${values.interval}`);
+  return {
+    sizes: values.n!.split(",").map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0),
+    repos: Number(values.repos),
+    intervalS: Number(interval[1]),
+    concurrent: Number(values.concurrent),
+    berth: resolve(values.berth!),
+    json: values.json!,
+    timeoutS: Number(values.timeout),
+  };
+}
+
+/** Counts registry requests by kind while forwarding them to the real registry. */
+function countingProxy(target: string, port: number) {
+  const counts = new Map<string, number>();
+  const server = Bun.serve({
+    port,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const url = new URL(req.url);
+      const kind = `${req.method} ${/\/manifests\//.test(url.pathname) ? "manifest" : /\/blobs\//.test(url.pathname) ? "blob" : /\/tags\/list/.test(url.pathname) ? "tags" : url.pathname === "/v2/" ? "ping" : "other"}`;
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+      const res = await fetch(`${target}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers: req.headers,
+        body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer(),
+        redirect: "manual",
+      });
+      return new Response(req.method === "HEAD" ? null : res.body, { status: res.status, headers: res.headers });
+    },
+  });
+  return {
+    host: `127.0.0.1:${port}`,
+    counts,
+    total: () => [...counts.values()].reduce((a, b) => a + b, 0),
+    reset: () => counts.clear(),
+    stop: () => server.stop(true),
+  };
+}
+
+/** Peak resident set of a live process, from the kernel (VmHWM), in MiB. */
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function inBatches<T>(items: readonly T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+interface Result {
+  objects: number;
+  distinctPairs: number;
+  createSeconds: number;
+  readySeconds: number;
+  peakRssMiB: number;
+  requestsPerInterval: number;
+  requestsByKind: Record<string, number>;
+}
+
+async function countReady(kube: KubeServer, ns: string): Promise<number> {
+  const list = await kubeJson<{ items: any[] }>(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`);
+  return list.items.filter((o) => (o.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True")).length;
+}
+
+async function runSize(cfg: Config, kube: KubeServer, proxy: ReturnType<typeof countingProxy>, n: number, work: string): Promise<Result> {
+  const ns = `bench-${n}-${Date.now().toString(36)}`;
+  await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
+  const storage = mkdtempSync(join(work, `storage-${n}-`));
+  const storagePort = await freePort();
+  const log = join(work, `controller-${n}.log`);
+  const proc = Bun.spawn(
+    [cfg.berth, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", storage,
+      "--storage-addr", `127.0.0.1:${storagePort}`, "--concurrent", String(cfg.concurrent)],
+    { stdout: Bun.file(log), stderr: Bun.file(log), env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work } },
+  );
+  onCleanup(() => proc.kill("SIGKILL"));
+  try {
+    const pairs = Math.min(cfg.repos, n);
+    const objs = Array.from({ length: n }, (_, i) => ({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "OCIRepository",
+      metadata: { name: `app-${i}`, namespace: ns },
+      spec: { url: `oci://${proxy.host}/bench/app-${i % pairs}`, ref: { tag: "v1" }, interval: `${cfg.intervalS}s`, insecure: true },
+    }));
+    proxy.reset();
+    const t0 = performance.now();
+    await inBatches(objs, 16, (o) => kubeJson(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`, { body: o }));
+    const createSeconds = (performance.now() - t0) / 1000;
+    const deadline = Date.now() + cfg.timeoutS * 1000;
+    let ready = 0;
+    while ((ready = await countReady(kube, ns)) < n) {
+      if (proc.exitCode !== null) throw new Error(`controller exited ${proc.exitCode}; log: ${log}`);
+      if (Date.now() > deadline) throw new Error(`only ${ready}/${n} Ready after ${cfg.timeoutS}s; log: ${log}`);
+      await Bun.sleep(200);
+    }
+    const readySeconds = (performance.now() - t0) / 1000;
+    // Steady state: every object requeues once per interval (±jitter); count one interval's traffic.
+    await Bun.sleep(cfg.intervalS * 200);
+    proxy.reset();
+    await Bun.sleep(cfg.intervalS * 1000);
+    const requestsByKind = Object.fromEntries(proxy.counts);
+    const requestsPerInterval = proxy.total();
+    return { objects: n, distinctPairs: pairs, createSeconds, readySeconds, peakRssMiB: peakRssMiB(proc.pid), requestsPerInterval, requestsByKind };
+  } finally {
+    proc.kill("SIGTERM");
+    await Promise.race([proc.exited, Bun.sleep(5000)]);
+    proc.kill("SIGKILL");
+    rmSync(storage, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  installSignalHandlers();
+  const cfg = parseConfig(process.argv.slice(2));
+  if (!existsSync(cfg.berth)) throw new Error(`${cfg.berth} not found: run bash scripts/compile first (or pass --berth)`);
+  const work = mkdtempSync(join(tmpdir(), "berth-bench-controller-"));
+  onCleanup(() => rmSync(work, { recursive: true, force: true }));
+  process.stderr.write(`starting kube-apiserver, etcd and a registry…\n`);
+  const [kube, reg] = await Promise.all([startKube(), startRegistry()]);
+  onCleanup(() => kube.stop());
+  onCleanup(() => reg.stop());
+  const proxy = countingProxy(reg.url, await freePort());
+  onCleanup(() => proxy.stop());
+  const crd = join(work, "crd.json");
+  writeFileSync(crd, JSON.stringify(ocirepositoryCRD()));
+  await installCRDs(kube, [crd]);
+  const client = createRegistryClient({ insecure: true });
+  const src = join(REPO_ROOT, "..", "shared", "data", "podinfo");
+  const tree = existsSync(src) ? join(src, readdirFirst(src), "kustomize") : undefined;
+  for (let i = 0; i < cfg.repos; i++) {
+    const dir = tree && existsSync(tree) ? tree : mkdtempSync(join(work, "src-"));
+    if (!tree || !existsSync(tree)) writeFileSync(join(dir, "cm.yaml"), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-${i}\n`);
+    await pushArtifact(dir, client.repository({ registry: reg.host, repository: `bench/app-${i}` }), "v1", {
+      metadata: { source: "https://example.com/bench.git", revision: `main@sha1:${"b".repeat(40)}` },
+    });
+  }
+  await client.close();
+  const results: Result[] = [];
+  for (const n of cfg.sizes) {
+    process.stderr.write(`${n} objects over ${Math.min(cfg.repos, n)} repositories, interval ${cfg.intervalS}s…\n`);
+    results.push(await runSize(cfg, kube, proxy, n, work));
+  }
+  if (cfg.json) {
+    process.stdout.write(JSON.stringify({ cores: cpus().length, intervalS: cfg.intervalS, concurrent: cfg.concurrent, results, anchor: ANCHOR }, null, 2) + "\n");
+  } else {
+    const rows = [["objects", "pairs", "create s", "all Ready s", "peak RSS MiB", "req/interval", "req/pair"]];
+    for (const r of results) {
+      rows.push([String(r.objects), String(r.distinctPairs), r.createSeconds.toFixed(1), r.readySeconds.toFixed(1), r.peakRssMiB.toFixed(0), String(r.requestsPerInterval), (r.requestsPerInterval / r.distinctPairs).toFixed(2)]);
+    }
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    for (const r of rows) process.stdout.write(r.map((x, c) => x.padStart(widths[c]!)).join("  ") + "\n");
+    const k = results.find((r) => r.objects === ANCHOR.objects);
+    process.stdout.write(`\nmachine: ${cpus().length} cores; --concurrent ${cfg.concurrent}; interval ${cfg.intervalS}s\n`);
+    process.stdout.write(`anchor (published, not measured here): source-controller ${ANCHOR.objects} objects in ${ANCHOR.seconds} s, ${ANCHOR.rssMiB} MiB on ${ANCHOR.cores} cores\n`);
+    if (k) process.stdout.write(`berth vs anchor at ${k.objects}: ${(ANCHOR.seconds / k.readySeconds).toFixed(2)}x faster (goal 4x), memory ${(k.peakRssMiB / ANCHOR.rssMiB).toFixed(2)}x of the anchor (goal <= 1x)\n`);
+    for (const r of results) process.stdout.write(`requests in one interval at ${r.objects}: ${JSON.stringify(r.requestsByKind)}\n`);
+  }
+}
+
+function readdirFirst(dir: string): string {
+  return readdirSync(dir).sort()[0] ?? "";
+}
+
+main().then(
+  () => runCleanup(),
+  async (e) => {
+    process.stderr.write(`bench:controller: ${e instanceof Error ? e.message : String(e)}\n`);
+    await runCleanup();
+    process.exit(1);
+  },
+);
