@@ -272,6 +272,9 @@ export class ArtifactStore {
           resolveSymlinks: false,
           normalizeModes: false,
           gzip: "go",
+          // Config artifacts are small and a controller runs many archives at once: worker VMs would
+          // cost tens of MiB and a start-up each, for no gain at this size.
+          gzipWorkers: 0,
           signal: opts.signal,
         });
         await chmod(target, 0o600);
