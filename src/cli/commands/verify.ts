@@ -2,6 +2,7 @@ import { fail } from "../../core/errors.ts";
 import { parseAnnotationFlags } from "../../core/artifact/metadata.ts";
 import { displayRef, referenceOf } from "../../core/oci/ref.ts";
 import { loadPublicKey } from "../../core/sign/keys.ts";
+import { embeddedTrustedRoot } from "../../core/sign/embedded-root.ts";
 import { parseTrustedRoot, type KeylessTrust } from "../../core/sign/keyless.ts";
 import { findSignatures } from "../../core/sign/referrers.ts";
 import { verifySignatures, type KeyTrust, type Verdict } from "../../core/sign/verifier.ts";
@@ -27,13 +28,16 @@ function exactRegexp(s: string): string {
   return `^${s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")}$`;
 }
 
+/** Keyless trust: the `--trusted-root` file, else the public-good root embedded in berth (offline either way). */
 function keylessTrust(f: VerifyFlags): KeylessTrust {
-  if (!f.trustedRoot) fail("USAGE", "keyless verification needs --trusted-root (berth verifies offline and does not fetch Sigstore's TUF root)");
   const subject = f.certificateIdentity !== undefined ? exactRegexp(f.certificateIdentity) : f.certificateIdentityRegexp;
   const issuer = f.certificateOidcIssuer !== undefined ? exactRegexp(f.certificateOidcIssuer) : f.certificateOidcIssuerRegexp;
   if (subject === undefined || issuer === undefined) {
-    fail("USAGE", "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]");
+    fail("USAGE", "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]", {
+      hint: "or pass --key cosign.pub for key-based signatures",
+    });
   }
+  if (!f.trustedRoot) return embeddedTrustedRoot([{ issuer, subject }]);
   let json: unknown;
   try {
     json = JSON.parse(readKeyFile(f.trustedRoot));
@@ -51,13 +55,12 @@ function who(v: Verdict, f: VerifyFlags): string {
 /**
  * `berth verify artifact`: resolves the reference once, finds bundle referrers (else the legacy
  * `.sig` image) as cosign v3 and Flux do, and checks them offline against public keys (`--key`) or,
- * keyless, against a trusted root and one identity. Exit 0 when at least one signature verifies, 7 otherwise.
+ * keyless, against a trusted root (`--trusted-root`, default the embedded public-good root) and one identity. Exit 0 when at least one signature verifies, 7 otherwise.
  */
 export async function run(url: string | undefined, f: VerifyFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   const format = parseFormat(f.output);
   if (!url) fail("USAGE", "artifact name is required");
   const keyed = (f.key?.length ?? 0) > 0;
-  if (!keyed && !f.trustedRoot) fail("USAGE", "--key is required (a cosign.pub PEM public key), or --trusted-root with an identity for keyless signatures");
   const trust: KeyTrust = keyed ? { keys: f.key!.map((k) => loadPublicKey(readKeyFile(k))) } : { keyless: keylessTrust(f) };
   const annotations = parseAnnotationFlags(f.annotations ?? []);
   const ref = parseURLArg(url, "artifact name is required");
