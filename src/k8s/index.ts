@@ -100,3 +100,23 @@ export { Informer, type InformerOptions } from "./watch/informer.ts";
 export { WorkQueue, SYSTEM_CLOCK, DEFAULT_WORK_QUEUE_OPTIONS, type Clock, type WorkResult, type WorkQueueOptions } from "./controller/queue.ts";
 export { OCIRepositoryReconciler, parseGoDuration, splitKey, type ReconcilerOptions } from "./controller/reconciler.ts";
 export { startController, type ControllerOptions, type RunningController } from "./controller/controller.ts";
+
+// Waiting for OCIRepositories (`berth wait`, `berth promote --wait`, `berth reconcile --wait`).
+export {
+  waitForRevision,
+  waitForReconcile,
+  requestReconcile,
+  findTrackingOCIRepositories,
+  revisionMatches,
+  digestOfRevision,
+  evaluateRevision,
+  evaluateReconcile,
+  toWaitUpdate,
+  ocirepositoriesPath,
+  type WaitResult,
+  type WaitStatus,
+  type WaitUpdate,
+  type WaitTarget,
+  type WaitOptions,
+  type TrackingOCIRepository,
+} from "./wait/wait.ts";
