@@ -231,6 +231,20 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     .action((opts) => done(import("./cli/commands/generate-key-pair.ts").then((m) => m.run(opts, s, env))));
 
   program
+    .command("install")
+    .description("Install berth's OCIRepository controller in a cluster (server-side apply), or print its manifests with --export")
+    .option("--export", "print the manifests on stdout instead of applying them", false)
+    .option("-n, --namespace <ns>", "namespace of the controller", "flux-system")
+    .option("--image <ref>", "controller image; default ghcr.io/berth/berth:<berth's version>")
+    .option("--kubeconfig <file>", "kubeconfig to use; default $KUBECONFIG, then ~/.kube/config")
+    .option("--context <name>", "kubeconfig context; default its current-context")
+    .option("--timeout <duration>", "how long applying and waiting for the CRD may take", "1m")
+    .option("-o, --output <format>", "with --export: yaml (default, multi-document) or json (a List); otherwise print the applied objects as json or yaml")
+    .option("-q, --quiet", "print only errors", false)
+    .addHelpText("after", "\nExamples:\n  berth install\n  berth install --export --namespace berth-system > berth.yaml\n  berth install --image registry.example.com/berth:dev --context staging\n")
+    .action((opts) => done(import("./cli/commands/install.ts").then((m) => m.run(opts, s, env))));
+
+  program
     .command("completion")
     .argument("<shell>", "bash, zsh or fish")
     .description("Print a shell completion script")
