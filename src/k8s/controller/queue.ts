@@ -26,8 +26,13 @@ export interface WorkResult {
 
 /** Options of `WorkQueue`. */
 export interface WorkQueueOptions {
-  /** Processes one key; a throw (or rejection) retries it with backoff. */
-  worker: (key: string) => Promise<WorkResult | void>;
+  /**
+   * Processes one key; a throw (or rejection) retries it with backoff. `signal` aborts when `stop`'s
+   * grace period runs out.
+   */
+  worker: (key: string, signal: AbortSignal) => Promise<WorkResult | void>;
+  /** Start paused: keys are queued but none run until `resume()` (a standby replica). Default false. */
+  paused?: boolean;
   /** Keys processed at once (`--concurrent`). Default 4. */
   concurrency?: number;
   /** First failure retry delay in ms. Default 750. */
@@ -58,12 +63,21 @@ export class WorkQueue {
   private readonly delayed = new Map<string, { at: number; handle: unknown }>();
   private readonly failures = new Map<string, number>();
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly running = new Map<string, AbortController>();
   private stopped = false;
+  private paused: boolean;
 
   constructor(opts: WorkQueueOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.random = opts.random ?? Math.random;
+    this.paused = opts.paused ?? false;
+  }
+
+  /** Starts running queued keys (after `paused: true`). */
+  resume(): void {
+    this.paused = false;
+    this.pump();
   }
 
   /** Queues `key` now (cancelling a delayed add of it). */
@@ -118,13 +132,32 @@ export class WorkQueue {
     return this.pending.size + this.processing.size;
   }
 
-  /** Stops taking work and cancels timers; resolves once running workers have finished. */
-  async stop(): Promise<void> {
+  /** Keys waiting to run now (the `workqueue_depth` gauge: running keys are not counted). */
+  get depth(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Stops taking work and cancels timers; resolves once running workers have finished, or, after
+   * `graceMs`, aborts their signals and resolves at once. Resolves to true when every worker finished.
+   */
+  async stop(graceMs = Infinity): Promise<boolean> {
     this.stopped = true;
     for (const key of [...this.delayed.keys()]) this.cancelDelayed(key);
     this.pending.clear();
     this.dirty.clear();
-    await this.idle();
+    if (graceMs === Infinity) {
+      await this.idle();
+      return true;
+    }
+    let timer: unknown;
+    const drained = await Promise.race([
+      this.idle().then(() => true),
+      new Promise<false>((r) => (timer = this.clock.setTimeout(() => r(false), graceMs))),
+    ]);
+    this.clock.clearTimeout(timer);
+    if (!drained) for (const ac of this.running.values()) ac.abort(new DOMException("controller shutting down", "AbortError"));
+    return drained;
   }
 
   /** Resolves when no key is queued or running (delayed adds do not count). */
@@ -143,7 +176,7 @@ export class WorkQueue {
 
   private pump(): void {
     const limit = Math.max(1, this.opts.concurrency ?? DEFAULT_WORK_QUEUE_OPTIONS.concurrency);
-    while (!this.stopped && this.processing.size < limit && this.pending.size > 0) {
+    while (!this.stopped && !this.paused && this.processing.size < limit && this.pending.size > 0) {
       const key = this.pending.values().next().value as string;
       this.pending.delete(key);
       this.processing.add(key);
@@ -155,12 +188,15 @@ export class WorkQueue {
   private async runOne(key: string): Promise<void> {
     let result: WorkResult | void = undefined;
     let failed = false;
+    const ac = new AbortController();
+    this.running.set(key, ac);
     try {
-      result = await this.opts.worker(key);
+      result = await this.opts.worker(key, ac.signal);
     } catch (e) {
       failed = true;
       this.opts.onError?.(key, e);
     }
+    this.running.delete(key);
     this.processing.delete(key);
     if (failed) {
       const n = this.failuresOf(key) + 1;

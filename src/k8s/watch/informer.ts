@@ -11,6 +11,12 @@ type Obj = Record<string, any>;
 export interface InformerOptions {
   /** Collection path, e.g. `/apis/source.toolkit.fluxcd.io/v1/ocirepositories`. */
   path: string;
+  /**
+   * Only objects matching this selector are listed and watched (`--watch-label-selector`, sharding:
+   * `sharding.fluxcd.io/key notin (shard1)`). An object relabelled out of the selector arrives as DELETED.
+   * Default: all objects.
+   */
+  labelSelector?: string;
   /** Called for every object seen by a list, and for each watch event. */
   onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", obj: Obj) => void;
   /** Called for failures before the informer retries (logging). Default: ignored. */
@@ -28,9 +34,13 @@ export class Informer {
   /** True once the first list has been delivered. */
   synced = false;
 
+  private readonly path: string;
+
   constructor(client: KubeClient, opts: InformerOptions) {
     this.client = client;
     this.opts = opts;
+    const sep = opts.path.includes("?") ? "&" : "?";
+    this.path = opts.labelSelector ? `${opts.path}${sep}labelSelector=${encodeURIComponent(opts.labelSelector)}` : opts.path;
   }
 
   /** Starts the loop; the returned function stops it and resolves when it has stopped. */
@@ -51,12 +61,12 @@ export class Informer {
     while (!signal.aborted) {
       try {
         if (rv === undefined) {
-          const list = await this.client.get<{ metadata: { resourceVersion: string }; items: Obj[] }>(this.opts.path, signal);
+          const list = await this.client.get<{ metadata: { resourceVersion: string }; items: Obj[] }>(this.path, signal);
           for (const item of list.items) this.opts.onEvent("ADDED", item);
           rv = list.metadata.resourceVersion;
           this.synced = true;
         }
-        for await (const ev of this.client.watch(this.opts.path, rv, signal)) {
+        for await (const ev of this.client.watch(this.path, rv, signal)) {
           const next = (ev.object as Obj).metadata?.resourceVersion;
           if (typeof next === "string") rv = next;
           if (ev.type !== "BOOKMARK") this.opts.onEvent(ev.type as "ADDED" | "MODIFIED" | "DELETED", ev.object);

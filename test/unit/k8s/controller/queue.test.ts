@@ -183,4 +183,59 @@ describe("WorkQueue", () => {
     expect(runs).toBe(1);
     expect(clock.due()).toEqual([]);
   });
+
+  test("a paused queue (standby replica) collects keys and runs them on resume; depth counts only waiting keys", async () => {
+    const clock = new FakeClock();
+    const runs: string[] = [];
+    const d = deferred();
+    const q = new WorkQueue({ clock, paused: true, concurrency: 1, worker: async (k) => (runs.push(k), d.promise) });
+    q.add("a");
+    q.add("b");
+    q.add("a");
+    await flush();
+    expect(runs).toEqual([]);
+    expect(q.depth).toBe(2);
+    q.resume();
+    await flush();
+    expect(runs).toEqual(["a"]);
+    expect(q.depth).toBe(1);
+    expect(q.length).toBe(2);
+    d.resolve({});
+    await flush();
+    expect(runs).toEqual(["a", "b"]);
+    expect(q.depth).toBe(0);
+  });
+
+  test("stop with a grace period aborts a worker that outlives it and reports not drained", async () => {
+    const clock = new FakeClock();
+    let signal: AbortSignal | undefined;
+    const q = new WorkQueue({ clock, worker: (_k, s) => ((signal = s), new Promise(() => {})) });
+    q.add("slow");
+    await flush();
+    expect(signal?.aborted).toBe(false);
+    let result: boolean | undefined;
+    const s = q.stop(1000).then((r) => (result = r));
+    await clock.advance(999);
+    expect(result).toBeUndefined();
+    expect(signal?.aborted).toBe(false);
+    await clock.advance(1);
+    await s;
+    expect(result).toBe(false);
+    expect(signal?.aborted).toBe(true);
+  });
+
+  test("stop with a grace period resolves true when the workers finish in time, without aborting them", async () => {
+    const clock = new FakeClock();
+    const d = deferred();
+    let signal: AbortSignal | undefined;
+    const q = new WorkQueue({ clock, worker: (_k, s) => ((signal = s), d.promise) });
+    q.add("k");
+    await flush();
+    const s = q.stop(1000);
+    await clock.advance(500);
+    d.resolve({});
+    expect(await s).toBe(true);
+    expect(signal?.aborted).toBe(false);
+    expect(clock.due()).toEqual([]);
+  });
 });
