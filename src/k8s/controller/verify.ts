@@ -78,7 +78,7 @@ export async function verifySource(input: VerifySourceInput): Promise<VerifySour
     throw new CoreError({
       code: "VERIFY_FAILED",
       message: `failed to verify the signature using provider '${label}': ${err}`,
-      details: { digest: input.digest, ref: input.revision },
+      details: { digest: input.digest, ref: digestRef(input) },
       cause: e instanceof VerifyError ? undefined : e,
     });
   }
@@ -149,7 +149,7 @@ async function verifyWithKeys(input: VerifySourceInput, secretName: string): Pro
 async function verifyKeyless(input: VerifySourceInput): Promise<VerifySourceOutcome> {
   const v = input.obj.spec.verify!;
   const identities = identityMatchers(v.matchOIDCIdentity ?? []);
-  const material = v.trustedRootSecretRef ? await trustedRootFromSecret(input, v.trustedRootSecretRef.name) : embeddedTrustedRoot().material;
+  const material = v.trustedRootSecretRef ? await trustedRootFromSecret(input, v.trustedRootSecretRef.name) : publicGoodRoot();
   const trust: KeylessTrust = { material, identities };
   const sigs = await discover(input);
   if (sigs.length === 0) throw new VerifyError("no signatures found");
@@ -161,6 +161,14 @@ async function verifyKeyless(input: VerifySourceInput): Promise<VerifySourceOutc
     if (e.code === "UNTRUSTED_SIGNER") throw new VerifyError("no matching signatures: none of the expected identities matched what was in the certificate");
     throw e;
   }
+}
+
+let embedded: KeylessTrust["material"] | undefined;
+
+/** The embedded public-good root, parsed once per process (upstream also loads it once). */
+function publicGoodRoot(): KeylessTrust["material"] {
+  embedded ??= embeddedTrustedRoot().material;
+  return embedded;
 }
 
 /**
