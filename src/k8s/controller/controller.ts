@@ -1,17 +1,37 @@
 /**
- * `berth --controller`: the artifact file server, an informer over OCIRepositories and a work queue
- * feeding the reconciler, wired together and stopped together.
+ * `berth --controller`: the artifact file server, an informer over OCIRepositories, a work queue feeding
+ * the reconciler, leader election, metrics and health probes, wired together and stopped together.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { KubeClient, loadKubeConnection, type KubeConnection } from "../client/kube.ts";
 import { Informer } from "../watch/informer.ts";
-import { ArtifactStore } from "../storage/artifact-store.ts";
+import { ArtifactStore, LATEST_LINK } from "../storage/artifact-store.ts";
 import { ArtifactFileServer } from "../storage/file-server.ts";
 import { RECONCILE_REQUEST_ANNOTATION, SOURCE_FINALIZER } from "../api/ocirepository.ts";
 import { WorkQueue } from "./queue.ts";
-import { OCIRepositoryReconciler } from "./reconciler.ts";
+import { OCIRepositoryReconciler, splitKey } from "./reconciler.ts";
+import { holderIdentity, LeaderElector, leaseName, type LeaseTiming } from "./leader.ts";
+import { ControllerMetrics, parseListenAddr, PROMETHEUS_CONTENT_TYPE, serveProbes, type ProbeServer, type ReconcileResult } from "./metrics.ts";
+
+export { parseGoDuration } from "./reconciler.ts";
 
 type Obj = Record<string, any>;
+
+/** Log severity (`--log-level`: trace and debug are both "debug" here). */
+export type LogLevel = "debug" | "info" | "error";
+
+/** Leader election settings (`--enable-leader-election`, `--leader-election-*`). */
+export interface LeaderElectionOptions extends Partial<LeaseTiming> {
+  /** Namespace of the Lease. Default `$RUNTIME_NAMESPACE`, then the connection's namespace, then `default`. */
+  namespace?: string;
+  /** Lease name. Default `leaseName(labelSelector)`. */
+  name?: string;
+  /** Holder identity. Default `$HOSTNAME_<random hex>`. */
+  identity?: string;
+  /** Release the lease on stop so a standby takes over at once (`--leader-election-release-on-cancel`). Default true. */
+  releaseOnCancel?: boolean;
+}
 
 /** Options of `startController`. */
 export interface ControllerOptions {
@@ -19,59 +39,157 @@ export interface ControllerOptions {
   connection?: KubeConnection;
   /** kubeconfig path (`--kubeconfig`). Default `$KUBECONFIG`, then `~/.kube/config`, then in-cluster. */
   kubeconfig?: string;
-  /** Environment for kubeconfig discovery. Default `{}`. */
+  /** Environment for kubeconfig discovery, `RUNTIME_NAMESPACE` and `HOSTNAME`. Default `{}`. */
   env?: Record<string, string | undefined>;
-  /** Namespace to watch (`--namespace`). Default: all namespaces. */
+  /** Namespace to watch (`--watch-all-namespaces=false` → `$RUNTIME_NAMESPACE`). Default: all namespaces. */
   namespace?: string;
+  /** Only reconcile objects matching this label selector (`--watch-label-selector`, sharding). Default: all. */
+  labelSelector?: string;
   /** Artifact storage root (`--storage-path`). Required. */
   storagePath: string;
   /** `[host]:port` the file server binds (`--storage-addr`). Default `:9090`. */
   storageAddr?: string;
   /** Host[:port] put in artifact URLs (`--storage-adv-addr`). Default derived from the bound address. */
   storageAdvAddr?: string;
-  /** Objects reconciled at once (`--concurrent`). Default 4. */
+  /** Objects reconciled at once (`--concurrent`). Default 2. */
   concurrent?: number;
+  /** First failure retry delay (`--min-retry-delay`). Default 750. */
+  minRetryDelayMs?: number;
+  /** Failure retry delay cap (`--max-retry-delay`). Default 900_000. */
+  maxRetryDelayMs?: number;
+  /** ±% spread of interval requeues (`--interval-jitter-percentage`), 0 ≤ p < 100. Default 5. */
+  intervalJitterPercentage?: number;
+  /** Age after which non-current artifacts are collected (`--artifact-retention-ttl`). Default 60_000. */
+  artifactRetentionTTLMs?: number;
+  /** Artifacts kept per object (`--artifact-retention-records`). Default 2. */
+  artifactRetentionRecords?: number;
+  /** Elect a leader before reconciling. Default: off (this process reconciles at once). */
+  leaderElection?: LeaderElectionOptions;
+  /** `[host]:port` for `/metrics` (`--metrics-addr`); "0" or unset: not served. */
+  metricsAddr?: string;
+  /** `[host]:port` for `/healthz` and `/readyz` (`--health-addr`); "0" or unset: not served. */
+  healthAddr?: string;
+  /** How long `stop()` lets running reconciles finish before giving up on them. Default 25_000. */
+  shutdownGraceMs?: number;
   /** One line per event. Default: none. */
-  log?: (msg: string) => void;
+  log?: (msg: string, level?: LogLevel) => void;
 }
 
 /** A running controller. */
 export interface RunningController {
   /** The advertised storage address (host:port). */
   storageAddress: string;
-  /** Stops watching, waits for running reconciles, closes the file server and clients. */
-  stop(): Promise<void>;
+  /** Bound `/metrics` address, when served. */
+  metricsAddress?: string;
+  /** Bound `/healthz` `/readyz` address, when served. */
+  healthAddress?: string;
+  /** The metric state behind `/metrics`. */
+  metrics: ControllerMetrics;
+  /** True while reconciling: always without leader election, else while holding the lease. */
+  isLeader(): boolean;
+  /** True once the first list of the watched collection has been delivered (`/readyz`). */
+  isSynced(): boolean;
+  /** Resolves with a reason when the controller stopped working on its own (the lease was lost). */
+  done: Promise<string>;
+  /**
+   * Stops watching, lets running reconciles finish up to the grace period, releases the lease and
+   * closes the servers and clients. Resolves to false when reconciles were still running at the end.
+   */
+  stop(): Promise<boolean>;
 }
 
-function parseAddr(addr: string): { host?: string; port: number } {
-  const i = addr.lastIndexOf(":");
-  const host = i <= 0 ? undefined : addr.slice(0, i).replace(/^\[(.*)\]$/, "$1");
-  return { host, port: Number(i === -1 ? addr : addr.slice(i + 1)) };
+/** Documented defaults of `ControllerOptions` (upstream's flag defaults). */
+export const DEFAULT_CONTROLLER_OPTIONS = {
+  storageAddr: ":9090",
+  concurrent: 2,
+  minRetryDelayMs: 750,
+  maxRetryDelayMs: 900_000,
+  intervalJitterPercentage: 5,
+  artifactRetentionTTLMs: 60_000,
+  artifactRetentionRecords: 2,
+  shutdownGraceMs: 25_000,
+} as const;
+
+/**
+ * Removes temp files a killed process left under the storage root (`.<random>.tmp` from atomic
+ * writes, `latest.tar.gz.tmp` from the symlink swap). Only the reconciling process writes there, so
+ * this runs before it starts reconciling. Returns the removed paths.
+ */
+export async function sweepTempFiles(root: string): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory() && depth < 4) await walk(p, depth + 1);
+      else if ((e.isFile() || e.isSymbolicLink()) && ((e.name.startsWith(".") && e.name.endsWith(".tmp")) || e.name === `${LATEST_LINK}.tmp`)) {
+        await rm(p, { force: true }).then(() => removed.push(p), () => undefined);
+      }
+    }
+  };
+  await walk(root, 0);
+  return removed;
 }
 
-/** Starts the controller; resolves once the file server listens and the watch is started. */
+/** Starts the controller; resolves once the servers listen and the watch is started. */
 export async function startController(opts: ControllerOptions): Promise<RunningController> {
-  const conn = opts.connection ?? (await loadKubeConnection({ path: opts.kubeconfig, env: opts.env ?? {} }));
+  const env = opts.env ?? {};
+  const log = opts.log ?? (() => {});
+  const D = DEFAULT_CONTROLLER_OPTIONS;
+  const jitter = opts.intervalJitterPercentage ?? D.intervalJitterPercentage;
+  if (!(jitter >= 0 && jitter < 100)) throw new RangeError(`--interval-jitter-percentage must be in [0, 100), got ${jitter}`);
+  const conn = opts.connection ?? (await loadKubeConnection({ path: opts.kubeconfig, env }));
   const kube = new KubeClient(conn);
   await mkdir(opts.storagePath, { recursive: true });
   const server = new ArtifactFileServer({ root: opts.storagePath, advertisedAddress: opts.storageAdvAddr });
-  const { host, port } = parseAddr(opts.storageAddr ?? ":9090");
+  const { host, port } = parseListenAddr(opts.storageAddr ?? D.storageAddr);
   await server.listen(port, host);
-  const store = new ArtifactStore({ root: opts.storagePath, advertisedAddress: server.advertisedAddress });
-  const reconciler = new OCIRepositoryReconciler({ kube, store, log: opts.log });
-  const queue = new WorkQueue({
-    concurrency: opts.concurrent ?? 4,
-    worker: (key) => reconciler.reconcile(key),
-    onError: (key, e) => opts.log?.(`${key}: retrying: ${e instanceof Error ? e.message : String(e)}`),
+  const store = new ArtifactStore({
+    root: opts.storagePath,
+    advertisedAddress: server.advertisedAddress,
+    retentionTTL: opts.artifactRetentionTTLMs ?? D.artifactRetentionTTLMs,
+    retentionRecords: opts.artifactRetentionRecords ?? D.artifactRetentionRecords,
   });
+  const reconciler = new OCIRepositoryReconciler({ kube, store, log: (m) => log(m, "info") });
+  const metrics = new ControllerMetrics();
+  const seen = new Map<string, string>();
+
+  const reconcileOne = async (key: string) => {
+    const { namespace, name } = splitKey(key);
+    metrics.started();
+    const t0 = performance.now();
+    let result: ReconcileResult = "error";
+    try {
+      // The reconciler has no signal parameter yet: the queue's abort (grace period over) cannot reach it.
+      const r = await reconciler.reconcile(key);
+      result = r.requeueAfterMs !== undefined && r.requeueAfterMs > 0 ? "requeue_after" : "success";
+      return r;
+    } finally {
+      metrics.reconciled(namespace, name, (performance.now() - t0) / 1000, result);
+      // A pass that ran after the object went away must not bring its series back.
+      if (!seen.has(key)) metrics.forget(namespace, name);
+    }
+  };
+  const election = opts.leaderElection;
+  const queue = new WorkQueue({
+    concurrency: opts.concurrent ?? D.concurrent,
+    baseDelayMs: opts.minRetryDelayMs ?? D.minRetryDelayMs,
+    maxDelayMs: opts.maxRetryDelayMs ?? D.maxRetryDelayMs,
+    jitter: jitter / 100,
+    paused: election !== undefined,
+    worker: reconcileOne,
+    onError: (key, e) => log(`${key}: retrying: ${e instanceof Error ? e.message : String(e)}`, "error"),
+  });
+  metrics.depth = () => queue.depth;
+
   // Our own status patches come back as MODIFIED events; only spec changes, reconcile requests,
   // deletion and a missing finalizer are worth a pass (the interval requeue covers the rest).
-  const seen = new Map<string, string>();
   const onEvent = (type: "ADDED" | "MODIFIED" | "DELETED", obj: Obj) => {
     const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
     if (type === "DELETED") {
       seen.delete(key);
       queue.forget(key);
+      metrics.forget(obj.metadata?.namespace, obj.metadata?.name);
       return;
     }
     const md = obj.metadata ?? {};
@@ -87,19 +205,101 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   };
   const base = "/apis/source.toolkit.fluxcd.io/v1";
   const path = opts.namespace ? `${base}/namespaces/${encodeURIComponent(opts.namespace)}/ocirepositories` : `${base}/ocirepositories`;
-  const informer = new Informer(kube, { path, onEvent, onError: (e) => opts.log?.(`watch: ${e instanceof Error ? e.message : String(e)}`) });
+  const informer = new Informer(kube, {
+    path,
+    labelSelector: opts.labelSelector || undefined,
+    onEvent,
+    onError: (e) => log(`watch: ${e instanceof Error ? e.message : String(e)}`, "error"),
+  });
+
+  let resolveDone!: (reason: string) => void;
+  const done = new Promise<string>((r) => (resolveDone = r));
+  let leader = election === undefined;
+  let elector: LeaderElector | undefined;
+  const beginReconciling = async () => {
+    const swept = await sweepTempFiles(opts.storagePath);
+    for (const p of swept) log(`removed leftover temp file ${p}`, "info");
+    queue.resume();
+  };
+  if (election) {
+    const name = election.name ?? leaseName(opts.labelSelector);
+    metrics.leaseName = name;
+    elector = new LeaderElector({
+      kube,
+      namespace: election.namespace ?? env.RUNTIME_NAMESPACE ?? conn.namespace ?? "default",
+      name,
+      identity: election.identity ?? holderIdentity(env.HOSTNAME),
+      leaseDurationMs: election.leaseDurationMs,
+      renewDeadlineMs: election.renewDeadlineMs,
+      retryPeriodMs: election.retryPeriodMs,
+      log,
+      onStartedLeading: () => {
+        leader = true;
+        void beginReconciling();
+      },
+      onStoppedLeading: () => {
+        leader = false;
+        // As upstream: a replica that lost the lease stops; its pod restarts as a standby.
+        resolveDone("leader election lost");
+      },
+    });
+  }
+  metrics.leader = () => leader;
+
+  const servers: ProbeServer[] = [];
+  let metricsAddress: string | undefined;
+  let healthAddress: string | undefined;
+  try {
+    if (opts.metricsAddr && opts.metricsAddr !== "0") {
+      const s = await serveProbes(opts.metricsAddr, { "/metrics": () => ({ status: 200, body: metrics.render(), type: PROMETHEUS_CONTENT_TYPE }) });
+      servers.push(s);
+      metricsAddress = s.address;
+    }
+    if (opts.healthAddr && opts.healthAddr !== "0") {
+      const s = await serveProbes(opts.healthAddr, {
+        "/healthz": () => ({ status: 200, body: "ok" }),
+        "/readyz": () => (informer.synced ? { status: 200, body: "ok" } : { status: 500, body: "informer not synced\n" }),
+      });
+      servers.push(s);
+      healthAddress = s.address;
+    }
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.close()));
+    await server.close(0);
+    await kube.close();
+    throw e;
+  }
+
   const stopInformer = informer.start();
-  opts.log?.(`controller started: watching ${path}, serving ${opts.storagePath} at ${server.advertisedAddress}`);
-  let stopped: Promise<void> | undefined;
+  if (elector) elector.start();
+  else await beginReconciling();
+  log(`controller started: watching ${path}${opts.labelSelector ? `?labelSelector=${opts.labelSelector}` : ""}, serving ${opts.storagePath} at ${server.advertisedAddress}`);
+
+  let stopped: Promise<boolean> | undefined;
   return {
     storageAddress: server.advertisedAddress,
+    metricsAddress,
+    healthAddress,
+    metrics,
+    isLeader: () => leader,
+    isSynced: () => informer.synced,
+    done,
     stop: () => {
       stopped ??= (async () => {
         await stopInformer();
-        await queue.stop();
-        await reconciler.close();
-        await server.close(1000);
-        await kube.close();
+        const lost = elector !== undefined && !elector.leading && leader === false;
+        // After losing the lease another replica is already writing: do not keep going.
+        const drained = await queue.stop(lost ? 0 : (opts.shutdownGraceMs ?? D.shutdownGraceMs));
+        if (!drained) log("grace period over: abandoning running reconciles", "error");
+        leader = false;
+        await elector?.stop(election?.releaseOnCancel ?? true);
+        await Promise.all(servers.map((s) => s.close()));
+        // With reconciles still running, their requests would hold these pools open: close without waiting.
+        const closing = Promise.all([reconciler.close(), server.close(1000), kube.close()]);
+        if (drained) await closing;
+        else void closing.catch(() => undefined);
+        resolveDone("stopped");
+        return drained;
       })();
       return stopped;
     },
