@@ -25,3 +25,12 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
 
 /** `diff artifact` found differences (diff(1) convention). */
 export const EXIT_DIFFERENT = 1;
+
+/** `wait`, `promote --wait`, `reconcile --wait`: the timeout passed before the object reported the wanted state. */
+export const EXIT_TIMEOUT = 9;
+
+/**
+ * `wait`, `promote --wait`, `reconcile --wait`: the object reported a failure waiting cannot fix
+ * (Stalled, or a handled reconcile with Ready=False). A failed signature verification exits 7 instead.
+ */
+export const EXIT_RECONCILE_FAILED = 10;
