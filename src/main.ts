@@ -181,9 +181,12 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     program
       .command("ui")
       .argument("[url]", "oci://<registry>/<repo>[:tag] or oci-layout://<dir>[:tag] to open first")
-      .description("Browse repositories, tags, artifacts and diffs, and promote tags, in a terminal UI (also: berth with no arguments)"),
+      .description("Browse repositories, tags, artifacts and diffs, promote and sign tags, and watch OCIRepositories in a cluster, in a terminal UI (also: berth with no arguments)")
+      .option("--kubeconfig <file>", "kubeconfig for the cluster screen (c); default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
+      .option("--context <name>", "kubeconfig context to start with; default its current-context")
+      .option("--key <file>", "cosign.key or PEM private key for S (sign); password from COSIGN_PASSWORD, else asked in the UI"),
   )
-    .addHelpText("after", "\nKeys: j/k move, enter open, / filter, d diff, p promote, ? help, q back.\n\nExamples:\n  berth ui oci://ghcr.io/org/app-config\n  berth ui oci-layout://./out\n")
+    .addHelpText("after", "\nKeys: j/k move, enter open, / filter, d diff, p promote, S sign, c cluster, ? help, q back.\n\nExamples:\n  berth ui oci://ghcr.io/org/app-config\n  berth ui oci-layout://./out\n  berth ui --context prod --key cosign.key\n")
     .action((url, opts, cmd: Command) => done(startUi(url, { ...opts, timeout: cmd.getOptionValueSource("timeout") === "default" ? "0" : opts.timeout }, s, env)));
 
   const sign = program.command("sign").description("Sign artifacts the way cosign does");
@@ -244,63 +247,6 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     .addHelpText("after", "\nExamples:\n  berth install\n  berth install --export --namespace berth-system > berth.yaml\n  berth install --image registry.example.com/berth:dev --context staging\n")
     .action((opts) => done(import("./cli/commands/install.ts").then((m) => m.run(opts, s, env))));
 
-  const kubeFlags = (cmd: Command): Command =>
-    cmd
-      .option("--kubeconfig <file>", "kubeconfig to use; default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
-      .option("--context <name>", "kubeconfig context; default its current-context");
-
-  kubeFlags(
-    program
-      .command("wait")
-      .argument("[object]", "ocirepository/<namespace>/<name>, or ocirepository/<name> with -n")
-      .description("Wait until an OCIRepository serves a revision (exit 0 ready, 4 not found, 7 verification failed, 9 timeout, 10 stalled)")
-      .option("--for-revision <revision>", "a digest (sha256:…, matches <tag>@sha256:…) or a full revision (<tag>@sha256:…)")
-      .option("--timeout <duration>", "give up after this long (Go duration: 30s, 5m, 1h); exit 9", "5m")
-      .option("-n, --namespace <ns>", "namespace of the object; default the kubeconfig context's, else default")
-      .option("-o, --output <format>", "print the outcome as json or yaml on stdout")
-      .option("-q, --quiet", "print only errors", false),
-  )
-    .addHelpText("after", "\nExamples:\n  berth wait ocirepository/flux-system/app --for-revision sha256:3b1f…\n  berth wait ocirepository/app -n prod --for-revision production@sha256:3b1f… --timeout 2m -o json\n")
-    .action((obj, opts) => done(import("./cli/commands/wait.ts").then((m) => m.run(obj, opts, s, env))));
-
-  kubeFlags(
-    program
-      .command("reconcile")
-      .argument("[object]", "ocirepository/<namespace>/<name>, or ocirepository/<name> with -n")
-      .description("Ask the controller to reconcile an OCIRepository now (reconcile.fluxcd.io/requestedAt), as flux reconcile does")
-      .option("--wait", "wait until the request is handled (exit codes as berth wait)", false)
-      .option("--timeout <duration>", "with --wait: give up after this long; exit 9", "5m")
-      .option("-n, --namespace <ns>", "namespace of the object; default the kubeconfig context's, else default")
-      .option("-o, --output <format>", "print the outcome as json or yaml on stdout")
-      .option("-q, --quiet", "print only errors", false),
-  )
-    .addHelpText("after", "\nExamples:\n  berth reconcile ocirepository/flux-system/app --wait\n")
-    .action((obj, opts) => done(import("./cli/commands/reconcile.ts").then((m) => m.run(obj, opts, s, env))));
-
-  withRegistryFlags(
-    kubeFlags(
-      program
-        .command("promote")
-        .argument("[from]", "source: oci://<registry>/<repo>:<tag>|@<digest>")
-        .argument("[to]", "target tag: oci://<registry>/<repo2>:<tag> (or use --to)")
-        .description("Point a tag at the digest another reference names, with its signatures; show what changes, confirm, and optionally wait for Flux to serve it")
-        .option("--to <tag>", "target tag in the source's repository")
-        .option("--verify-key <file>", "refuse unless the source digest has a cosign signature from this cosign.pub; repeatable", collect)
-        .option("-y, --yes", "promote without asking (needed when stdin is not a terminal)", false)
-        .option("--wait", "wait until every OCIRepository tracking the target tag serves the new digest (exit codes as berth wait)", false)
-        .option("--no-reconcile", "with --wait: do not request a reconcile of those OCIRepositories (they then move at their interval)")
-        .option("-n, --namespace <ns>", "with --wait: look for tracking OCIRepositories only in this namespace; default all")
-        .option("--color", "force colors in the change summary")
-        .option("-o, --output <format>", "print the result as json or yaml on stdout")
-        .option("-q, --quiet", "print only errors", false),
-    ),
-  )
-    .addHelpText(
-      "after",
-      "\n--timeout covers the whole command, waiting included; a wait that runs out exits 9.\n\nExamples:\n  berth promote oci://ghcr.io/org/app:staging --to production --yes --wait\n  berth promote oci://ghcr.io/org/app-staging:v1.2.0 oci://ghcr.io/org/app-prod:v1.2.0 --verify-key cosign.pub\n",
-    )
-    .action((from, to, opts) => done(import("./cli/commands/promote.ts").then((m) => m.run(from, to, opts, s, env))));
-
   program
     .command("completion")
     .argument("<shell>", "bash, zsh or fish")
@@ -316,9 +262,9 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
  * docker-config registries, then hands the terminal to the UI (loaded lazily: nothing from React or
  * Ink is on the path of other commands).
  */
-async function startUi(url: string | undefined, flags: RegistryFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
+async function startUi(url: string | undefined, flags: RegistryFlags & { kubeconfig?: string; context?: string; key?: string }, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   if (!s.out.isTTY || !process.stdin.isTTY) throw new CoreError({ code: "USAGE", message: "berth ui needs a terminal: stdin and stdout must be a TTY" });
-  const [{ createServices }, { runTui }, { createFileHistory, registriesFromDockerConfig }, { readTarEntries }, fs, path, os] = await Promise.all([
+  const [{ createServices }, { runTui }, { createFileHistory, registriesFromDockerConfig }, { readTarEntries }, fs, path, os, k8s, { createClusterClient, kubeContexts }, signing, keys] = await Promise.all([
     import("./cli/services.ts"),
     import("./tui/run.ts"),
     import("./tui/local-state.ts"),
@@ -326,6 +272,10 @@ async function startUi(url: string | undefined, flags: RegistryFlags, s: Streams
     import("node:fs/promises"),
     import("node:path"),
     import("node:os"),
+    import("./k8s/index.ts"),
+    import("./tui/cluster-client.ts"),
+    import("./cli/signing.ts"),
+    import("./core/sign/keys.ts"),
   ]);
   const home = env.HOME ?? os.homedir();
   const files = {
@@ -339,9 +289,34 @@ async function startUi(url: string | undefined, flags: RegistryFlags, s: Streams
   const registries = registriesFromDockerConfig(await files.read(dockerConfig).catch(() => ""));
   const history = createFileHistory({ path: path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "berth", "ui-history.json"), files });
   const services = createServices(flags, env, undefined, s.signal);
+  const kubeconfig = flags.kubeconfig ?? env.KUBECONFIG?.split(":")[0] ?? path.join(home, ".kube", "config");
+  const kube = {
+    contexts: async () => kubeContexts(await files.read(kubeconfig).catch(() => "")),
+    connect: async (context?: string) => {
+      const name = context ?? flags.context;
+      const conn = await k8s.loadKubeConnection({ path: flags.kubeconfig, env, ...(name ? { context: name } : {}) });
+      return createClusterClient(conn, name ?? (await kube.contexts()).current ?? "");
+    },
+  };
+  // The key is read (and its password need known) before the screen is taken over; signing itself is
+  // `berth sign artifact`'s path: loadKeySigner, then signDigest on the resolved digest.
+  const keyPath = flags.key;
+  const needsPassword = keyPath !== undefined && keys.isEncryptedCosignKey(signing.readKeyFile(keyPath)) && env.COSIGN_PASSWORD === undefined;
+  const sign = {
+    ...(keyPath ? { keyPath } : {}),
+    needsPassword,
+    identityToken: Boolean(env.SIGSTORE_ID_TOKEN),
+    sign: async (ref: import("./core/index.ts").ArtifactRef, digest: string, o: { format: "bundle" | "legacy"; password?: string; signal?: AbortSignal }) => {
+      if (!keyPath) throw new CoreError({ code: "USAGE", message: "no signing key: start berth ui with --key" });
+      const signer = await signing.loadKeySigner(keyPath, o.password === undefined ? env : { ...env, COSIGN_PASSWORD: o.password });
+      const target = await services.open(ref);
+      const subject = await target.resolve(digest, { signal: o.signal ?? services.signal });
+      return signing.signDigest(target, ref, subject, signer, { format: o.format, signal: o.signal ?? services.signal });
+    },
+  };
   try {
     await runTui({
-      services: { open: (ref) => services.open(ref), readTar: (tar) => readTarEntries(tar), history, registries, signal: s.signal },
+      services: { open: (ref) => services.open(ref), readTar: (tar) => readTarEntries(tar), history, registries, signal: s.signal, kube, signing: sign },
       url,
       color: !env.NO_COLOR,
     });
@@ -353,59 +328,175 @@ async function startUi(url: string | undefined, flags: RegistryFlags, s: Streams
 
 /**
  * `berth --controller …`: a program of its own (the flag is global, not a subcommand), so its flags do
- * not leak into the CLI's commands. The controller code is imported only when it runs.
+ * not leak into the CLI's commands. The controller code is imported only when it runs. Flag names,
+ * defaults and env fallbacks are source-controller's, so a stock Deployment's args list works.
  */
 export function createControllerProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: number) => void): Command {
+  const bool = (v: string) => {
+    if (!/^(true|false|1|0|t|f)$/i.test(v)) throw new CommanderError(2, "commander.invalidArgument", "expected true or false");
+    return /^(true|1|t)$/i.test(v);
+  };
   return new Command("berth")
     .description("Run as a Flux-compatible OCIRepository controller (source.toolkit.fluxcd.io/v1)")
     .requiredOption("--controller", "run the controller")
     .option("--debug", "print stack traces and causes on errors", false)
     .option("--kubeconfig <file>", "kubeconfig to use; default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
-    .option("--namespace <ns>", "watch only this namespace; default all namespaces")
     .option("--storage-path <dir>", "where artifacts are stored; default $STORAGE_PATH")
-    .option("--storage-addr <addr>", "address the artifact file server binds", ":9090")
-    .option("--storage-adv-addr <addr>", "host[:port] put in artifact URLs; default derived from --storage-addr (or $STORAGE_ADV_ADDR)")
-    .option("--concurrent <n>", "objects reconciled at once", "4")
+    .option("--storage-addr <addr>", "address the artifact file server binds; default $STORAGE_ADDR or :9090")
+    .option("--storage-adv-addr <addr>", "host[:port] put in artifact URLs; default $STORAGE_ADV_ADDR, else derived from --storage-addr")
+    .option("--artifact-retention-ttl <duration>", "age after which non-current artifacts are garbage collected", "1m")
+    .option("--artifact-retention-records <n>", "artifacts kept per object, the current one included", "2")
+    .option("--artifact-digest-algo <algo>", "digest algorithm of status.artifact.digest (only sha256 is supported)", "sha256")
+    .option("--concurrent <n>", "objects reconciled at once", "2")
+    .option("--min-retry-delay <duration>", "first retry delay after a failed reconcile (doubles per failure)", "750ms")
+    .option("--max-retry-delay <duration>", "cap of the retry delay", "15m")
+    .option("--interval-jitter-percentage <n>", "± percent spread of the requeue after spec.interval (0-99)", "5")
+    .option("--watch-all-namespaces [bool]", "watch every namespace; false watches only $RUNTIME_NAMESPACE", bool, true)
+    .option("--watch-label-selector <selector>", "only reconcile objects with matching labels (sharding, e.g. 'sharding.fluxcd.io/key notin (shard1)')", "")
+    .option("--namespace <ns>", "watch only this namespace (berth shortcut for --watch-all-namespaces=false with RUNTIME_NAMESPACE=<ns>)")
+    .option("--enable-leader-election [bool]", "reconcile only while holding the Lease berth-controller-leader-election (-<sha256(selector)[:8]> when sharding)", bool, false)
+    .option("--leader-election-lease-duration <duration>", "how long a standby waits for a silent leader", "35s")
+    .option("--leader-election-renew-deadline <duration>", "how long the leader retries renewing before it stops", "30s")
+    .option("--leader-election-retry-period <duration>", "pause between acquire/renew attempts", "5s")
+    .option("--leader-election-release-on-cancel [bool]", "release the lease on shutdown", bool, true)
+    .option("--graceful-shutdown-timeout <duration>", "on SIGTERM/SIGINT, how long running reconciles may finish", "25s")
+    .option("--metrics-addr <addr>", "address of /metrics (0 disables); default $METRICS_ADDR or :8080")
+    .option("--health-addr <addr>", "address of /healthz and /readyz (0 disables)", ":9440")
+    .addOption(new Option("--log-level <level>", "log verbosity").choices(["trace", "debug", "info", "error"]).default("info"))
+    .addOption(new Option("--log-encoding <encoding>", "json lines or console text").choices(["json", "console"]).default("json"))
+    // Accepted so upstream manifests work unchanged; they configure features berth does not have.
+    .addOption(new Option("--events-addr <url>").hideHelp())
+    .addOption(new Option("--feature-gates <gates>").hideHelp())
+    .addOption(new Option("--requeue-dependency <duration>").hideHelp())
+    .addOption(new Option("--watch-configs-label-selector <selector>").hideHelp())
+    .addOption(new Option("--default-service-account <name>").hideHelp())
+    .addOption(new Option("--token-cache-max-size <n>").hideHelp())
+    .addOption(new Option("--token-cache-max-duration <duration>").hideHelp())
+    .addOption(new Option("--kube-api-qps <n>").hideHelp())
+    .addOption(new Option("--kube-api-burst <n>").hideHelp())
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .addHelpText(
+      "after",
+      "\nAccepted and ignored (source-controller flags for features berth does not implement): --events-addr, --feature-gates,\n" +
+        "--requeue-dependency, --watch-configs-label-selector, --default-service-account, --token-cache-*, --kube-api-qps,\n" +
+        "--kube-api-burst, and any other unknown flag such as --helm-* and --ssh-*.\n",
+    )
     .configureOutput({ writeOut: (t) => s.out.write(t), writeErr: (t) => s.err.write(t), outputError: (t, write) => write(`✗ ${t.replace(/^error: /, "")}`) })
     .exitOverride()
     .action((opts) => runController(opts, s, env).then(setExit));
 }
 
-async function runController(
-  opts: { kubeconfig?: string; namespace?: string; storagePath?: string; storageAddr: string; storageAdvAddr?: string; concurrent: string },
-  s: Streams,
-  env: NodeJS.ProcessEnv,
-): Promise<number> {
+interface ControllerFlags {
+  kubeconfig?: string;
+  storagePath?: string;
+  storageAddr?: string;
+  storageAdvAddr?: string;
+  artifactRetentionTtl: string;
+  artifactRetentionRecords: string;
+  artifactDigestAlgo: string;
+  concurrent: string;
+  minRetryDelay: string;
+  maxRetryDelay: string;
+  intervalJitterPercentage: string;
+  watchAllNamespaces: boolean;
+  watchLabelSelector: string;
+  namespace?: string;
+  enableLeaderElection: boolean;
+  leaderElectionLeaseDuration: string;
+  leaderElectionRenewDeadline: string;
+  leaderElectionRetryPeriod: string;
+  leaderElectionReleaseOnCancel: boolean;
+  gracefulShutdownTimeout: string;
+  metricsAddr?: string;
+  healthAddr: string;
+  logLevel: "trace" | "debug" | "info" | "error";
+  logEncoding: "json" | "console";
+}
+
+async function runController(opts: ControllerFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
+  const usage = (message: string) => new CoreError({ code: "USAGE", message });
   const storagePath = opts.storagePath ?? env.STORAGE_PATH;
-  if (!storagePath) throw new CoreError({ code: "USAGE", message: "the controller needs --storage-path (or $STORAGE_PATH)" });
-  const concurrent = Number(opts.concurrent);
-  if (!Number.isInteger(concurrent) || concurrent < 1) throw new CoreError({ code: "USAGE", message: `--concurrent must be a positive integer, got ${opts.concurrent}` });
-  const { startController } = await import("./k8s/controller/controller.ts");
-  const log = (m: string) => s.err.write(`${new Date().toISOString()} ${m}\n`);
-  const controller = await startController({
-    kubeconfig: opts.kubeconfig,
-    env,
-    namespace: opts.namespace,
-    storagePath,
-    storageAddr: opts.storageAddr,
-    storageAdvAddr: opts.storageAdvAddr ?? env.STORAGE_ADV_ADDR,
-    concurrent,
-    log,
-  });
-  // SIGTERM (kubelet) and the first ^C both drain: running reconciles finish, then everything closes.
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      process.off("SIGTERM", done);
-      s.signal?.removeEventListener("abort", done);
-      resolve();
+  if (!storagePath) throw usage("the controller needs --storage-path (or $STORAGE_PATH)");
+  const int = (flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw usage(`--${flag} must be an integer in [${min}, ${max}], got ${v}`);
+    return n;
+  };
+  const concurrent = int("concurrent", opts.concurrent, 1);
+  const records = int("artifact-retention-records", opts.artifactRetentionRecords, 1);
+  const jitter = int("interval-jitter-percentage", opts.intervalJitterPercentage, 0, 99);
+  if (opts.artifactDigestAlgo !== "sha256") throw usage(`--artifact-digest-algo ${opts.artifactDigestAlgo} is not supported; use sha256`);
+  const namespace = opts.namespace ?? (opts.watchAllNamespaces ? undefined : env.RUNTIME_NAMESPACE);
+  if (!opts.watchAllNamespaces && !namespace) throw usage("--watch-all-namespaces=false needs $RUNTIME_NAMESPACE");
+  const { startController, parseGoDuration } = await import("./k8s/controller/controller.ts");
+  const dur = (flag: string, v: string) => {
+    try {
+      return v === "0" ? 0 : parseGoDuration(v);
+    } catch {
+      throw usage(`--${flag}: invalid duration ${JSON.stringify(v)} (use Go syntax such as 750ms, 30s, 15m)`);
+    }
+  };
+  const rank = { trace: 0, debug: 0, info: 1, error: 2 } as const;
+  const log = (msg: string, level: "debug" | "info" | "error" = "info") => {
+    if (rank[level] < rank[opts.logLevel]) return;
+    const ts = new Date().toISOString();
+    s.err.write(opts.logEncoding === "json" ? `${JSON.stringify({ level, ts, msg })}\n` : `${ts}\t${level.toUpperCase()}\t${msg}\n`);
+  };
+  let controller;
+  try {
+    controller = await startController({
+      kubeconfig: opts.kubeconfig,
+      env,
+      namespace,
+      labelSelector: opts.watchLabelSelector,
+      storagePath,
+      storageAddr: opts.storageAddr ?? env.STORAGE_ADDR ?? env.STORAGE_ADDRESS ?? ":9090",
+      storageAdvAddr: opts.storageAdvAddr ?? env.STORAGE_ADV_ADDR,
+      concurrent,
+      minRetryDelayMs: dur("min-retry-delay", opts.minRetryDelay),
+      maxRetryDelayMs: dur("max-retry-delay", opts.maxRetryDelay),
+      intervalJitterPercentage: jitter,
+      artifactRetentionTTLMs: dur("artifact-retention-ttl", opts.artifactRetentionTtl),
+      artifactRetentionRecords: records,
+      leaderElection: opts.enableLeaderElection
+        ? {
+            leaseDurationMs: dur("leader-election-lease-duration", opts.leaderElectionLeaseDuration),
+            renewDeadlineMs: dur("leader-election-renew-deadline", opts.leaderElectionRenewDeadline),
+            retryPeriodMs: dur("leader-election-retry-period", opts.leaderElectionRetryPeriod),
+            releaseOnCancel: opts.leaderElectionReleaseOnCancel,
+          }
+        : undefined,
+      metricsAddr: opts.metricsAddr ?? env.METRICS_ADDR ?? ":8080",
+      healthAddr: opts.healthAddr,
+      shutdownGraceMs: dur("graceful-shutdown-timeout", opts.gracefulShutdownTimeout),
+      log,
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw usage(e.message);
+    throw e;
+  }
+  // SIGTERM (kubelet) and the first ^C both drain; losing the lease stops at once and exits 1, as upstream.
+  const reason = await new Promise<string>((resolve) => {
+    const done = (why: string) => {
+      process.off("SIGTERM", onTerm);
+      s.signal?.removeEventListener("abort", onAbort);
+      resolve(why);
     };
-    process.on("SIGTERM", done);
-    if (s.signal?.aborted) done();
-    s.signal?.addEventListener("abort", done, { once: true });
+    const onTerm = () => done("SIGTERM");
+    const onAbort = () => done("interrupted");
+    process.on("SIGTERM", onTerm);
+    if (s.signal?.aborted) onAbort();
+    s.signal?.addEventListener("abort", onAbort, { once: true });
+    void controller.done.then(done);
   });
-  log("shutting down");
-  await controller.stop();
-  return 0;
+  log(`shutting down: ${reason}`, reason === "leader election lost" ? "error" : "info");
+  const drained = await controller.stop();
+  if (!drained) {
+    // Abandoned reconciles hold sockets open and would keep the process alive past the grace period.
+    setTimeout(() => process.exit(reason === "leader election lost" ? 1 : 0), 1000).unref();
+  }
+  return reason === "leader election lost" ? 1 : 0;
 }
 
 /** Runs berth with argv; returns the exit code. Exported for in-process tests. */
