@@ -8,6 +8,8 @@ export interface PromptRequest {
   /** Shown before the input, e.g. `/` or `promote to tag: `. */
   label: string;
   initial?: string;
+  /** Shows the input as `•` (passwords). Default false. */
+  secret?: boolean;
   /** Called on every edit (live filtering). */
   onChange?: (value: string) => void;
   onSubmit: (value: string) => void;

@@ -32,6 +32,9 @@ export interface AppProps {
 
 const FLASH_MS = 4000;
 
+/** `:` commands that open the Cluster screen (kubectl's names of the resource). */
+const CLUSTER_COMMANDS = new Set(["ocirepositories", "ocirepository", "ocirepo", "ocirepos"]);
+
 /** The berth TUI. */
 export default function App({ services, initial, repositories = [], color = true, size }: AppProps) {
   const { exit } = useApp();
@@ -132,8 +135,22 @@ export default function App({ services, initial, repositories = [], color = true
       case "quit":
         exit();
         return;
+      case "cluster":
+        dispatch({ kind: "focus", page: { kind: "cluster" } });
+        return;
       case "command":
-        setPromptNow({ req: { label: ":", onSubmit: (v) => v.trim() && openRepository(v.trim()) }, value: "oci://" });
+        setPromptNow({
+          req: {
+            label: ":",
+            onSubmit: (v) => {
+              const cmd = v.trim();
+              // The prompt starts with oci://, which a typed resource name follows.
+              if (CLUSTER_COMMANDS.has(cmd.replace(/^oci:\/\//, ""))) dispatch({ kind: "focus", page: { kind: "cluster" } });
+              else if (cmd) openRepository(cmd);
+            },
+          },
+          value: "oci://",
+        });
         return;
     }
   };
@@ -178,7 +195,7 @@ export default function App({ services, initial, repositories = [], color = true
               <Screen page={p} active={p === page && !prompt} helpFor={p.kind === "help" ? stack.pages[i - 1] : undefined} repositories={repositories} openRepository={openRepository} />
             </Box>
           ))}
-          {prompt ? <Prompt label={prompt.req.label} value={prompt.value} width={columns} theme={theme} /> : <Footer bindings={[...KEYMAPS[page.kind].filter((b) => !hints || hints.includes(b.action)), ...GLOBAL]} width={columns} theme={theme} flash={flash} />}
+          {prompt ? <Prompt label={prompt.req.label} value={prompt.value} width={columns} theme={theme} secret={prompt.req.secret} /> : <Footer bindings={KEYMAPS[page.kind].filter((b) => !hints || hints.includes(b.action))} global={GLOBAL} width={columns} theme={theme} flash={flash} />}
         </Box>
       </ServicesContext.Provider>
     </AppContext.Provider>

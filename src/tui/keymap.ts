@@ -79,22 +79,37 @@ export function tableAction(action: string | undefined): TableAction | undefined
 export const GLOBAL: readonly Binding[] = [
   { keys: ["?"], label: "?", action: "help", hint: "help", footer: "help" },
   { keys: ["esc", "q"], label: "q/esc", action: "back", hint: "back (quit on the first screen)", footer: "back" },
-  { keys: [":"], label: ":", action: "command", hint: "open a repository (oci://… or oci-layout://…)" },
+  { keys: [":"], label: ":", action: "command", hint: "open a repository (oci://… or oci-layout://…), or :ocirepositories" },
+  { keys: ["c"], label: "c", action: "cluster", hint: "OCIRepositories in the cluster" },
   { keys: ["Q", "ctrl+c"], label: "Q/^c", action: "quit", hint: "quit" },
+];
+
+const SIGN: Binding = { keys: ["S"], label: "S", action: "sign", hint: "sign the digest with the configured key", footer: "sign" };
+
+/** The Cluster screen's object actions (list and detail). */
+const OBJECT_ACTIONS: readonly Binding[] = [
+  { keys: ["r"], label: "r", action: "reconcile", hint: "reconcile now (sets reconcile.fluxcd.io/requestedAt)", footer: "reconcile" },
+  { keys: ["s", "S"], label: "s/S", action: "suspend", hint: "suspend (s) or resume (S), after a y/n question", footer: "suspend" },
 ];
 
 const FILTER: Binding = { keys: ["/"], label: "/", action: "filter", hint: "filter (enter keeps, esc clears)", footer: "filter" };
 
 /** Bindings of each screen. */
 export const KEYMAPS: Readonly<Record<Page["kind"], readonly Binding[]>> = {
-  repos: [{ keys: ["enter", "l", "right"], label: "enter", action: "open", hint: "show the repository's tags", footer: "open" }, FILTER, ...MOVE],
+  repos: [
+    { keys: ["enter", "l", "right"], label: "enter", action: "open", hint: "show the repository's tags", footer: "open" },
+    FILTER,
+    { keys: ["c"], label: "c", action: "cluster", hint: "OCIRepositories in the cluster", footer: "cluster" },
+    ...MOVE,
+  ],
   tags: [
     { keys: ["enter", "l", "right"], label: "enter", action: "open", hint: "inspect the artifact", footer: "inspect" },
-    FILTER,
     { keys: ["d"], label: "d", action: "diff", hint: "diff with the marked tag, or with the next older one", footer: "diff" },
+    { keys: ["p"], label: "p", action: "promote", hint: "promote this tag to another tag", footer: "promote" },
+    SIGN,
+    FILTER,
     { keys: ["space"], label: "space", action: "mark", hint: "mark a tag to diff against" },
     { keys: ["L"], label: "L", action: "diffLocal", hint: "diff with a local directory (what a push would change)" },
-    { keys: ["p"], label: "p", action: "promote", hint: "promote this tag to another tag", footer: "promote" },
     { keys: ["a"], label: "a", action: "toggleAll", hint: "show/hide signature and referrer tags", footer: "all" },
     { keys: ["r", "ctrl+r"], label: "r", action: "reload", hint: "reload" },
     ...MOVE,
@@ -104,6 +119,7 @@ export const KEYMAPS: Readonly<Record<Page["kind"], readonly Binding[]>> = {
     { keys: ["shift+tab", "left", "h"], label: "S-tab", action: "prevTab", hint: "previous section" },
     { keys: ["1", "2", "3", "4"], label: "1-4", action: "tab", hint: "manifest, annotations, layers, files" },
     { keys: ["enter"], label: "enter", action: "open", hint: "view the file", footer: "view" },
+    SIGN,
     ...MOVE,
   ],
   file: [...MOVE],
@@ -119,6 +135,21 @@ export const KEYMAPS: Readonly<Record<Page["kind"], readonly Binding[]>> = {
     { keys: ["d"], label: "d", action: "diff", hint: "open the full diff", footer: "full diff" },
     { keys: ["esc", "n"], label: "n/esc", action: "cancel", hint: "back to picking the target tag", footer: "cancel" },
     ...MOVE,
+  ],
+  cluster: [
+    { keys: ["enter", "l", "right"], label: "enter", action: "open", hint: "conditions and Events of the object", footer: "open" },
+    { keys: ["n"], label: "n", action: "namespace", hint: "pick the namespace (or all)", footer: "ns" },
+    ...OBJECT_ACTIONS,
+    FILTER,
+    { keys: ["x"], label: "x", action: "context", hint: "pick the kubeconfig context" },
+    { keys: ["o"], label: "o", action: "sort", hint: "sort by the next column" },
+    { keys: ["O"], label: "O", action: "reverse", hint: "reverse the sort order" },
+    ...MOVE,
+  ],
+  ocirepo: [...OBJECT_ACTIONS, ...MOVE],
+  sign: [
+    { keys: ["y", "enter"], label: "y", action: "confirm", hint: "sign", footer: "sign" },
+    { keys: ["f"], label: "f", action: "format", hint: "switch the signature format (bundle/legacy)", footer: "format" },
   ],
   help: [...MOVE],
 };

@@ -4,7 +4,8 @@
  * docker config. The TUI itself reads no environment and touches no files.
  */
 import { createContext, useContext } from "react";
-import type { ArtifactRef, Target } from "../core/index.ts";
+import type { ArtifactRef, SignArtifactResult, SignatureFormat, Target } from "../core/index.ts";
+import type { KubeAccess } from "./cluster-client.ts";
 
 /** One tar entry as a streaming tar reader yields it. */
 export interface TarEntry {
@@ -23,6 +24,18 @@ export interface HistoryStore {
   add(url: string): Promise<void>;
 }
 
+/** Signing as `berth sign artifact` does it, with the key given to `berth ui --key`. */
+export interface SigningAccess {
+  /** The key file; undefined when `berth ui` got no `--key`. */
+  keyPath?: string;
+  /** True when the key is encrypted and COSIGN_PASSWORD is unset: the TUI asks for the password. */
+  needsPassword: boolean;
+  /** True when SIGSTORE_ID_TOKEN is set (keyless). */
+  identityToken: boolean;
+  /** Signs `digest` in the repository of `ref`; `password` overrides COSIGN_PASSWORD. */
+  sign(ref: ArtifactRef, digest: string, opts: { format: SignatureFormat; password?: string; signal?: AbortSignal }): Promise<SignArtifactResult>;
+}
+
 /** Services the TUI is given. */
 export interface TuiServices {
   /** Opens a registry repository or an OCI layout. */
@@ -33,6 +46,10 @@ export interface TuiServices {
   history: HistoryStore;
   /** Registries the docker config holds credentials for, e.g. `ghcr.io`. */
   registries: readonly string[];
+  /** Kubernetes access for the Cluster screen; undefined hides it behind a hint. */
+  kube?: KubeAccess;
+  /** Signing; undefined when signing is not wired (tests). */
+  signing?: SigningAccess;
   /** Aborted when the program is interrupted; every operation also gets its own signal. */
   signal?: AbortSignal;
 }

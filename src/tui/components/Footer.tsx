@@ -5,6 +5,8 @@ import type { Theme } from "../render/theme.ts";
 /** Props of {@link Footer}. */
 export interface FooterProps {
   readonly bindings: readonly Binding[];
+  /** Bindings of every screen, shown after the screen's and always given room first. */
+  readonly global?: readonly Binding[];
   readonly width: number;
   readonly theme: Theme;
   /** A transient message; replaces the hints while shown. */
@@ -12,7 +14,7 @@ export interface FooterProps {
 }
 
 /** The key hints (`<enter> open  </> filter …`) or a flash message, on one line. */
-export default function Footer({ bindings, width, theme, flash }: FooterProps) {
+export default function Footer({ bindings, global = [], width, theme, flash }: FooterProps) {
   if (flash) {
     return (
       <Text color={flash.kind === "error" ? theme.error : theme.highlight} wrap="truncate">
@@ -20,15 +22,19 @@ export default function Footer({ bindings, width, theme, flash }: FooterProps) {
       </Text>
     );
   }
+  const hint = (b: Binding) => `<${b.label}> ${b.footer}`;
+  const tail = global.filter((b) => b.footer).map(hint);
   const parts: string[] = [];
-  let used = 0;
+  let used = tail.reduce((n, p) => n + p.length + 2, 0);
+  // Screen hints in order; one that does not fit is skipped, so a shorter later one may still show.
   for (const b of bindings) {
     if (!b.footer) continue;
-    const p = `<${b.label}> ${b.footer}`;
-    if (used + p.length + 2 > width) break;
+    const p = hint(b);
+    if (used + p.length + 2 > width) continue;
     parts.push(p);
     used += p.length + 2;
   }
+  parts.push(...tail);
   return (
     <Box>
       <Text color={theme.dim} wrap="truncate">

@@ -15,6 +15,12 @@ export type Page =
   /** `old` → `new`: the diff shows what changes when going from `old` to `new`. */
   | { kind: "diff"; repo: string; old: DiffTarget; new: DiffTarget }
   | { kind: "promote"; repo: string; source: string }
+  /** OCIRepositories of the cluster. */
+  | { kind: "cluster" }
+  /** One OCIRepository: its conditions and Events. */
+  | { kind: "ocirepo"; namespace: string; name: string; context?: string }
+  /** Signing one tag's digest. */
+  | { kind: "sign"; repo: string; tag: string }
   | { kind: "help" };
 
 /** The page stack. Invariant: never empty. */
@@ -29,7 +35,9 @@ export type StackAction =
   /** Replaces the top page (e.g. promote → its result). */
   | { kind: "replace"; page: Page }
   /** Drops everything above the first page and pushes `page` (the `:` prompt jumps this way). */
-  | { kind: "jump"; page: Page };
+  | { kind: "jump"; page: Page }
+  /** Goes back to the topmost page of `page.kind` when one is open, else pushes `page` (`c` for the cluster). */
+  | { kind: "focus"; page: Page };
 
 /** A stack holding `root` and then `rest`. */
 export function createStack(root: Page, ...rest: Page[]): StackState {
@@ -47,6 +55,10 @@ export function stackReducer(s: StackState, a: StackAction): StackState {
       return { pages: [...s.pages.slice(0, -1), a.page] };
     case "jump":
       return { pages: [s.pages[0]!, a.page] };
+    case "focus": {
+      const i = s.pages.map((p) => p.kind).lastIndexOf(a.page.kind);
+      return i < 0 ? { pages: [...s.pages, a.page] } : i === s.pages.length - 1 ? s : { pages: s.pages.slice(0, i + 1) };
+    }
     default:
       return a satisfies never;
   }
@@ -77,6 +89,12 @@ export function pageTitle(p: Page): string {
       return `diff ${targetLabel(p.old)} → ${targetLabel(p.new)}`;
     case "promote":
       return `promote ${p.source}`;
+    case "cluster":
+      return "ocirepositories";
+    case "ocirepo":
+      return `${p.namespace}/${p.name}`;
+    case "sign":
+      return `sign ${p.tag}`;
     case "help":
       return "help";
     default:

@@ -79,6 +79,7 @@ export default function ArtifactView({ active, repo, tag }: ArtifactViewProps) {
     if (action === "nextTab") select(tab + 1);
     else if (action === "prevTab") select(tab - 1);
     else if (action === "tab") select(Number(name) - 1);
+    else if (action === "sign") app.push({ kind: "sign", repo, tag: d?.digest ?? tag });
     else if (action === "open") {
       const f = fileList[fileTable.cursor];
       if (tab === 3 && f) app.push({ kind: "file", repo, tag, path: f.path });

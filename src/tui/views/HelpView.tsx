@@ -18,7 +18,11 @@ export interface HelpViewProps {
 /** `?`: every key of the screen below and the global keys, from the same tables the handlers use. */
 export default function HelpView({ active, page }: HelpViewProps) {
   const app = useAppApi();
-  const bindings = useMemo(() => [...(page ? KEYMAPS[page.kind] : []), ...GLOBAL], [page]);
+  // A global key a screen also lists (for its footer) is shown once.
+  const bindings = useMemo(() => {
+    const own = page ? KEYMAPS[page.kind] : [];
+    return [...own, ...GLOBAL.filter((g) => !own.some((b) => b.action === g.action && b.label === g.label))];
+  }, [page]);
   const keys = useMemo(() => bindings.map((b, i) => `${i}:${b.label}`), [bindings]);
   const [table, move] = useTable(keys, Math.max(1, app.height - 2));
   useKeys((name) => {

@@ -1,5 +1,8 @@
 import type { Page } from "../models/page-stack.ts";
 import ArtifactView from "./ArtifactView.tsx";
+import ClusterView from "./ClusterView.tsx";
+import OCIRepoView from "./OCIRepoView.tsx";
+import SignView from "./SignView.tsx";
 import DiffView from "./DiffView.tsx";
 import FileView from "./FileView.tsx";
 import HelpView from "./HelpView.tsx";
@@ -33,6 +36,12 @@ export default function Screen({ page, active, helpFor, repositories, openReposi
       return <DiffView active={active} repo={page.repo} old={page.old} new={page.new} />;
     case "promote":
       return <PromoteView active={active} repo={page.repo} source={page.source} />;
+    case "cluster":
+      return <ClusterView active={active} />;
+    case "ocirepo":
+      return <OCIRepoView active={active} namespace={page.namespace} name={page.name} {...(page.context ? { context: page.context } : {})} />;
+    case "sign":
+      return <SignView active={active} repo={page.repo} tag={page.tag} />;
     case "help":
       return <HelpView active={active} page={helpFor} />;
     default:

@@ -145,6 +145,9 @@ export default function TagsView({ active, repo }: TagsViewProps) {
       case "promote":
         if (current) app.push({ kind: "promote", repo, source: current.tag });
         return true;
+      case "sign":
+        if (current) app.push({ kind: "sign", repo, tag: current.tag });
+        return true;
     }
     return false;
   }, active);
