@@ -247,6 +247,63 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     .addHelpText("after", "\nExamples:\n  berth install\n  berth install --export --namespace berth-system > berth.yaml\n  berth install --image registry.example.com/berth:dev --context staging\n")
     .action((opts) => done(import("./cli/commands/install.ts").then((m) => m.run(opts, s, env))));
 
+  const kubeFlags = (cmd: Command): Command =>
+    cmd
+      .option("--kubeconfig <file>", "kubeconfig to use; default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
+      .option("--context <name>", "kubeconfig context; default its current-context");
+
+  kubeFlags(
+    program
+      .command("wait")
+      .argument("[object]", "ocirepository/<namespace>/<name>, or ocirepository/<name> with -n")
+      .description("Wait until an OCIRepository serves a revision (exit 0 ready, 4 not found, 7 verification failed, 9 timeout, 10 stalled)")
+      .option("--for-revision <revision>", "a digest (sha256:…, matches <tag>@sha256:…) or a full revision (<tag>@sha256:…)")
+      .option("--timeout <duration>", "give up after this long (Go duration: 30s, 5m, 1h); exit 9", "5m")
+      .option("-n, --namespace <ns>", "namespace of the object; default the kubeconfig context's, else default")
+      .option("-o, --output <format>", "print the outcome as json or yaml on stdout")
+      .option("-q, --quiet", "print only errors", false),
+  )
+    .addHelpText("after", "\nExamples:\n  berth wait ocirepository/flux-system/app --for-revision sha256:3b1f…\n  berth wait ocirepository/app -n prod --for-revision production@sha256:3b1f… --timeout 2m -o json\n")
+    .action((obj, opts) => done(import("./cli/commands/wait.ts").then((m) => m.run(obj, opts, s, env))));
+
+  kubeFlags(
+    program
+      .command("reconcile")
+      .argument("[object]", "ocirepository/<namespace>/<name>, or ocirepository/<name> with -n")
+      .description("Ask the controller to reconcile an OCIRepository now (reconcile.fluxcd.io/requestedAt), as flux reconcile does")
+      .option("--wait", "wait until the request is handled (exit codes as berth wait)", false)
+      .option("--timeout <duration>", "with --wait: give up after this long; exit 9", "5m")
+      .option("-n, --namespace <ns>", "namespace of the object; default the kubeconfig context's, else default")
+      .option("-o, --output <format>", "print the outcome as json or yaml on stdout")
+      .option("-q, --quiet", "print only errors", false),
+  )
+    .addHelpText("after", "\nExamples:\n  berth reconcile ocirepository/flux-system/app --wait\n")
+    .action((obj, opts) => done(import("./cli/commands/reconcile.ts").then((m) => m.run(obj, opts, s, env))));
+
+  withRegistryFlags(
+    kubeFlags(
+      program
+        .command("promote")
+        .argument("[from]", "source: oci://<registry>/<repo>:<tag>|@<digest>")
+        .argument("[to]", "target tag: oci://<registry>/<repo2>:<tag> (or use --to)")
+        .description("Point a tag at the digest another reference names, with its signatures; show what changes, confirm, and optionally wait for Flux to serve it")
+        .option("--to <tag>", "target tag in the source's repository")
+        .option("--verify-key <file>", "refuse unless the source digest has a cosign signature from this cosign.pub; repeatable", collect)
+        .option("-y, --yes", "promote without asking (needed when stdin is not a terminal)", false)
+        .option("--wait", "wait until every OCIRepository tracking the target tag serves the new digest (exit codes as berth wait)", false)
+        .option("--no-reconcile", "with --wait: do not request a reconcile of those OCIRepositories (they then move at their interval)")
+        .option("-n, --namespace <ns>", "with --wait: look for tracking OCIRepositories only in this namespace; default all")
+        .option("--color", "force colors in the change summary")
+        .option("-o, --output <format>", "print the result as json or yaml on stdout")
+        .option("-q, --quiet", "print only errors", false),
+    ),
+  )
+    .addHelpText(
+      "after",
+      "\n--timeout covers the whole command, waiting included; a wait that runs out exits 9.\n\nExamples:\n  berth promote oci://ghcr.io/org/app:staging --to production --yes --wait\n  berth promote oci://ghcr.io/org/app-staging:v1.2.0 oci://ghcr.io/org/app-prod:v1.2.0 --verify-key cosign.pub\n",
+    )
+    .action((from, to, opts) => done(import("./cli/commands/promote.ts").then((m) => m.run(from, to, opts, s, env))));
+
   program
     .command("completion")
     .argument("<shell>", "bash, zsh or fish")
