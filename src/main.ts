@@ -194,14 +194,18 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     sign
       .command("artifact")
       .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
-      .description("Sign an artifact's digest with a cosign key; cosign verify --key and Flux accept the signature")
+      .description("Sign an artifact's digest with a cosign key, or keyless (Fulcio + Rekor) without --key; cosign and Flux accept the signature")
       .option("--key <file>", "cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
+      .option("--identity-token <token|file>", "keyless: OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
+      .option("--fulcio-url <url>", "keyless: Fulcio instance", "https://fulcio.sigstore.dev")
+      .option("--rekor-url <url>", "keyless: Rekor v1 instance", "https://rekor.sigstore.dev")
+      .option("--trusted-root <file>", "keyless: trusted_root.json to check the new signature against before pushing; default the embedded public-good root for the public-good instances")
       .addOption(new Option("--format <format>", "bundle: cosign v3 Sigstore bundle referrer; legacy: cosign v2 sha256-<hex>.sig image").choices(["bundle", "legacy"]).default("bundle"))
       .option("-a, --annotations <key=value>", "annotation covered by the signature; repeatable", collect)
       .option("-o, --output <format>", "print the result as json or yaml on stdout")
       .option("-q, --quiet", "print only errors", false),
   )
-    .addHelpText("after", "\nExamples:\n  berth sign artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.key\n  COSIGN_PASSWORD= berth sign artifact oci://localhost:5000/app@sha256:… --key cosign.key --format legacy -a env=prod\n")
+    .addHelpText("after", "\nExamples:\n  berth sign artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.key\n  SIGSTORE_ID_TOKEN=$(cat token) berth sign artifact oci://ghcr.io/org/app-config:v1.0.0\n  COSIGN_PASSWORD= berth sign artifact oci://localhost:5000/app@sha256:… --key cosign.key --format legacy -a env=prod\n")
     .action((url, opts) => done(import("./cli/commands/sign.ts").then((m) => m.run(url, opts, s, env))));
 
   const verify = program.command("verify").description("Verify artifact signatures");

@@ -1,14 +1,17 @@
 /**
- * Key signing shared by `berth sign artifact` and the `--sign` option of `push` and `tag`: reading
- * the key file, asking for its password the cosign way, and signing an already-resolved digest.
+ * Signing shared by `berth sign artifact` and the `--sign` option of `push` and `tag`: reading
+ * the key file, asking for its password the cosign way, finding an OIDC identity token for keyless
+ * signing, and signing an already-resolved digest.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { EnvHttpProxyAgent, type Dispatcher } from "undici/index.js";
 import type { Descriptor, Target } from "../core/content/store.ts";
 import { fail } from "../core/errors.ts";
 import type { ArtifactRef } from "../core/oci/ref.ts";
 import { signArtifact, type SignArtifactResult, type SignatureFormat } from "../core/sign/attach.ts";
 import { isEncryptedCosignKey, loadPrivateKey } from "../core/sign/keys.ts";
 import { createKeySigner, type Signer } from "../core/sign/signer.ts";
+import { fetchGitHubActionsToken } from "../core/sign/oidc.ts";
 import { readPassword } from "./password.ts";
 
 /** Reads a key file; its content is never echoed in errors. */
@@ -92,4 +95,38 @@ export function parseSignFlags(f: SignFlags): SignatureFormat {
   if (f.sign && !f.key) fail("USAGE", "--sign needs --key (a cosign.key or PEM private key)");
   if (!f.sign && (f.key !== undefined || f.signFormat !== undefined)) fail("USAGE", "--key and --sign-format only apply with --sign");
   return parseSignatureFormat(f.signFormat, "--sign-format");
+}
+
+/** Where keyless signing found its identity token (for messages; never the token itself). */
+export type TokenSource = "--identity-token" | "SIGSTORE_ID_TOKEN" | "GitHub Actions";
+
+/**
+ * The OIDC identity token for keyless signing, the way cosign looks for one: `--identity-token`
+ * (the token, or a file holding it), else SIGSTORE_ID_TOKEN, else GitHub Actions' ambient token
+ * (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN, audience `sigstore`). No interactive browser flow.
+ */
+export async function resolveIdentityToken(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  http: { dispatcher?: Dispatcher; signal?: AbortSignal } = {},
+): Promise<{ token: string; source: TokenSource }> {
+  if (flag !== undefined && flag !== "") {
+    if (existsSync(flag) && statSync(flag).isFile()) return { token: readKeyFile(flag).trim(), source: "--identity-token" };
+    // The value is not echoed: it is either a token or a mistyped path.
+    if (flag.trim().split(".").length !== 3) fail("USAGE", "--identity-token is neither a readable file nor a JWT");
+    return { token: flag.trim(), source: "--identity-token" };
+  }
+  if (env.SIGSTORE_ID_TOKEN) return { token: env.SIGSTORE_ID_TOKEN.trim(), source: "SIGSTORE_ID_TOKEN" };
+  if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+    return { token: await fetchGitHubActionsToken(env.ACTIONS_ID_TOKEN_REQUEST_URL, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN, http), source: "GitHub Actions" };
+  }
+  fail("USAGE", "keyless signing needs an OIDC identity token", {
+    hint: "pass --identity-token or set SIGSTORE_ID_TOKEN (in GitHub Actions grant permissions: id-token: write), or sign with --key",
+  });
+}
+
+/** The dispatcher for Sigstore services: honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment. */
+export function sigstoreDispatcher(env: NodeJS.ProcessEnv): Dispatcher | undefined {
+  const proxied = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
+  return proxied ? new EnvHttpProxyAgent() : undefined;
 }

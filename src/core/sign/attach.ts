@@ -16,7 +16,7 @@ import { keyFingerprint } from "./keys.ts";
 import { encodeSignatureImage, referrersTag, sameSignatureLayer, SIGNATURE_ANNOTATION, signatureLayer, signatureTag, type SignatureImage } from "./legacy.ts";
 import { cosignStatement, IN_TOTO_PAYLOAD_TYPE, preAuthEncoding, simpleSigningPayload } from "./payload.ts";
 import { fetchTagged, listReferrers, readReferrersIndex } from "./referrers.ts";
-import type { Signer } from "./signer.ts";
+import type { Signer, SignatureWitness } from "./signer.ts";
 
 /** Which of cosign's two storage formats to write. */
 export type SignatureFormat = "legacy" | "bundle";
@@ -29,6 +29,8 @@ export interface SignArtifactOptions extends OpOptions {
   annotations?: Record<string, string>;
   /** Clock for the referrer's created annotation. Default `new Date()`. */
   now?: () => Date;
+  /** Certificate and transparency-log material for each signature (keyless). Default none (key signature). */
+  witness?: SignatureWitness;
 }
 
 /** Defaults of SignArtifactOptions. */
@@ -62,8 +64,8 @@ export async function signArtifact(
   const o = { ...DEFAULT_SIGN_ARTIFACT_OPTIONS, ...options };
   try {
     return o.format === "legacy"
-      ? await signLegacy(target, subject, dockerReference, signer, o.annotations, o)
-      : await signBundle(target, subject, signer, o.annotations, o.now ?? (() => new Date()), o);
+      ? await signLegacy(target, subject, dockerReference, signer, o.annotations, o.witness, o)
+      : await signBundle(target, subject, signer, o.annotations, o.now ?? (() => new Date()), o.witness, o);
   } catch (e) {
     throw wrapError(e, `signing ${target.name}@${subject.digest} failed`);
   }
@@ -85,11 +87,13 @@ async function signLegacy(
   dockerReference: string,
   signer: Signer,
   annotations: Record<string, string>,
+  witness: SignatureWitness | undefined,
   opts: OpOptions,
 ): Promise<SignArtifactResult> {
   const payload = simpleSigningPayload(dockerReference, subject.digest, annotations);
   const signature = await signer.sign(payload);
-  const layer = signatureLayer(payload, Buffer.from(signature).toString("base64"));
+  const extra = witness ? await witness.legacyAnnotations(payload, signature, subject.digest, opts) : {};
+  const layer = signatureLayer(payload, Buffer.from(signature).toString("base64"), extra);
   const tag = signatureTag(subject.digest);
   const img: SignatureImage = { mediaType: OCI_MANIFEST, layers: [] };
   const existing = await fetchTagged(target, tag, opts);
@@ -120,11 +124,14 @@ async function signBundle(
   signer: Signer,
   annotations: Record<string, string>,
   now: () => Date,
+  witness: SignatureWitness | undefined,
   opts: OpOptions,
 ): Promise<SignArtifactResult> {
   const statement = cosignStatement(subject.digest, annotations);
   const signature = await signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement));
-  const bundle = encodeKeyBundle({ statement, signature, keyHint: keyFingerprint(signer.publicKey) });
+  const bundle = witness
+    ? await witness.bundle(statement, signature, subject.digest, opts)
+    : encodeKeyBundle({ statement, signature, keyHint: keyFingerprint(signer.publicKey) });
   const ref = encodeBundleReferrer(bundle, subject, now());
   await pushIfMissing(target, ref.config, EMPTY_JSON, opts);
   await pushIfMissing(target, ref.layer, bundle, opts);

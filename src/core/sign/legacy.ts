@@ -14,6 +14,8 @@ export const SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigni
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
 /** Layer annotation holding a signing certificate PEM (keyless, or `--certificate`). */
 export const CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate";
+/** Layer annotation holding the PEM chain that issued the certificate (intermediates, then root). */
+export const CHAIN_ANNOTATION = "dev.sigstore.cosign/chain";
 /** Layer annotation holding the Rekor v1 proof JSON. */
 export const REKOR_BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle";
 

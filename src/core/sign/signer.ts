@@ -31,3 +31,15 @@ export function createKeySigner(privateKey: KeyObject): Signer {
     },
   };
 }
+
+/**
+ * What a signature needs besides its bytes, added after signing: a certificate and a
+ * transparency-log proof (keyless). Key signers have none; `signArtifact` then writes a bare
+ * signature (legacy) or a public-key bundle without log entries.
+ */
+export interface SignatureWitness {
+  /** Layer annotations for a legacy signature over `payload` (certificate, chain, Rekor proof). */
+  legacyAnnotations(payload: Uint8Array, signature: Uint8Array, digest: string, opts: { signal?: AbortSignal }): Promise<Record<string, string>>;
+  /** The complete v0.3 bundle JSON for a DSSE envelope over the in-toto `statement`. */
+  bundle(statement: Uint8Array, signature: Uint8Array, digest: string, opts: { signal?: AbortSignal }): Promise<Uint8Array>;
+}
