@@ -1,4 +1,4 @@
-/** Cosign-compatible signing and verification (key-based): the public surface of `sign/`. */
+/** Cosign-compatible signing and verification (key-based and keyless): the public surface of `sign/`. */
 export { signArtifact, DEFAULT_SIGN_ARTIFACT_OPTIONS, type SignArtifactOptions, type SignArtifactResult, type SignatureFormat } from "./attach.ts";
 export {
   decryptCosignKey,
@@ -27,4 +27,10 @@ export { parseTrustedRoot, verifyLegacyKeyless, verifyBundleKeyless, type Identi
 export { signatureTag, referrersTag, SIMPLE_SIGNING_MEDIA_TYPE, SIGNATURE_ANNOTATION } from "./legacy.ts";
 export { BUNDLE_V03_MEDIA_TYPE } from "./bundle.ts";
 export { signatureStatuses, type SignatureStatus } from "./status.ts";
-export { embeddedTrustedRoot } from "./embedded-root.ts";
+export { embeddedTrustedRoot, embeddedTrustedRootJSON, PUBLIC_GOOD_TUF_MIRROR } from "./embedded-root.ts";
+export { createKeylessSigner, type KeylessSigner, type KeylessSignerOptions } from "./keyless-signer.ts";
+export { requestSigningCertificate, PUBLIC_GOOD_FULCIO_URL, type FulcioCertificate, type FulcioRequest } from "./fulcio.ts";
+export { uploadEntry, hashedRekordEntry, dsseEntry, legacyRekorAnnotation, bundleTlogEntry, PUBLIC_GOOD_REKOR_URL, type RekorEntry } from "./rekor.ts";
+export { tokenClaims, fetchGitHubActionsToken, SIGSTORE_AUDIENCE, type TokenClaims } from "./oidc.ts";
+export { redact, type ServiceHttpOptions } from "./service-http.ts";
+export type { SignatureWitness } from "./signer.ts";

@@ -23,11 +23,14 @@ export interface ServiceHttpOptions {
 const MAX_BODY = 4 << 20;
 const MAX_ERROR_TEXT = 300;
 
-/** Replaces every occurrence of each secret in `text`, so server echoes and URLs cannot leak them. */
+/**
+ * Replaces every occurrence of each secret in `text`, and anything shaped like a JWT, so server
+ * echoes and URLs cannot leak them. Runs before any truncation, which could leave a prefix.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[REDACTED]");
-  return out;
+  return out.replace(/eyJ[\w-]*\.[\w-]+\.?[\w-]*/g, "[REDACTED]");
 }
 
 /** One JSON request to `service` (named in errors). `secrets` are scrubbed from every error message. */
@@ -73,7 +76,7 @@ export async function serviceJSON(
         throw new CoreError({ code: "MANIFEST_INVALID", message: `${where} answered ${res.statusCode} with a body that is not JSON` });
       }
     }
-    const detail = redact(errorText(text), secrets);
+    const detail = errorText(redact(text, secrets));
     const msg = `${where} answered ${res.statusCode}${detail ? `: ${detail}` : ""}`;
     if (res.statusCode === 429 || res.statusCode >= 500) {
       last = new CoreError({ code: "REGISTRY_UNAVAILABLE", message: msg, details: { status: res.statusCode } });
