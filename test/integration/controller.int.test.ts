@@ -177,7 +177,9 @@ describe("berth --controller against a real API server and registry", () => {
       return cond(x, "Stalled")?.status === "True" ? x : undefined;
     });
     expect(cond(tagged, "Stalled").reason).toBe("URLInvalid");
-    expect(cond(tagged, "Stalled").message).toContain("':v1'");
+    expect(cond(tagged, "Stalled").message).toBe(
+      `URL validation failed for 'oci://${reg.host}/apps/podinfo:v1': repository can only contain the characters \`abcdefghijklmnopqrstuvwxyz0123456789_-./\`: apps/podinfo:v1`,
+    );
     const missing = await waitFor("missing fails", async () => {
       const x = await getObj("missing");
       return cond(x, "Ready")?.status === "False" ? x : undefined;

@@ -161,6 +161,11 @@ export class KubeClient {
     return this.json<T>("GET", path, { signal });
   }
 
+  /** POST `body` to a collection path (creates an object); resolves to the created object. */
+  create<T = Obj>(collectionPath: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    return this.json<T>("POST", collectionPath, { body, signal });
+  }
+
   /** JSON merge patch of `path` (append `/status` for the status subresource). */
   mergePatch<T = Obj>(path: string, patch: unknown, signal?: AbortSignal): Promise<T> {
     return this.json<T>("PATCH", path, { body: patch, contentType: "application/merge-patch+json", signal });

@@ -1,41 +1,76 @@
 /**
- * One reconcile pass of an OCIRepository (spec: reconcile order, status, artifact, conditions): read
- * the object, handle deletion and the finalizer, resolve the ref, pull and store a new artifact when
- * the revision changed, and write the whole status with one merge patch at the end.
+ * One reconcile pass of an OCIRepository, step for step as source-controller runs it
+ * (../shared/spec/ocirepository.md §3): finalizer, preamble with progressive status patches, the
+ * storage, source and artifact steps, events, and the deferred summary that computes Ready, the
+ * observed generation and the retry. Registry look-ups that several objects share are coalesced
+ * (lookups.ts), which upstream does not do.
  */
-import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import {
   CoreError,
   createRegistryClient,
+  extractTarGz,
+  fetchImageManifest,
   isCoreError,
-  parseArtifactURL,
-  pullArtifact,
-  resolveRef,
+  resolveTag,
+  type Descriptor,
+  type FetchedManifest,
   type RegistryClient,
+  type RegistryClientOptions,
+  type RegistryRepository,
 } from "../../core/index.ts";
 import {
-  effectiveLayerSelector,
   effectiveRef,
   OCIREPOSITORY_KIND,
+  OCIREPOSITORY_URL_PREFIX,
   parseOCIRepository,
   RECONCILE_REQUEST_ANNOTATION,
   SOURCE_FINALIZER,
+  SOURCE_GROUP,
   type Condition,
+  type OCILayerSelector,
   type OCIRepository,
+  type OCIRepositoryRefSpec,
   type OCIRepositoryStatus,
+  type SourceArtifact,
 } from "../api/ocirepository.ts";
-import { markProgressing, markStalled, markTrue, removeCondition, setCondition, summarizeReady, type SetOptions } from "../api/conditions.ts";
-import { ARTIFACT_IN_STORAGE, ARTIFACT_OUTDATED, FETCH_FAILED, READY, RECONCILING, Reasons, reasonFor, STALLED, STORAGE_OPERATION_FAILED } from "../api/reasons.ts";
-import { artifactFileName, type ArtifactStore } from "../storage/artifact-store.ts";
+import { findCondition, isFalse, isTrue, markProgressing, markStalled, markTrue, markFalse, removeCondition, summarizeReady, type SetOptions } from "../api/conditions.ts";
+import {
+  ARTIFACT_IN_STORAGE,
+  ARTIFACT_OUTDATED,
+  FETCH_FAILED,
+  READY,
+  RECONCILING,
+  Reasons,
+  SOURCE_VERIFIED,
+  STALLED,
+  STORAGE_OPERATION_FAILED,
+} from "../api/reasons.ts";
+import { artifactFileName, LATEST_LINK, type ArtifactStore } from "../storage/artifact-store.ts";
 import type { KubeClient } from "../client/kube.ts";
 import { kubeStatusOf } from "../client/kube.ts";
 import type { WorkResult } from "./queue.ts";
 import { registryAccessFor, type RegistryAccess } from "./credentials.ts";
+import { verifySource } from "./verify.ts";
+import { KubeEventRecorder, type EventRecorder, type EventType, type InvolvedObject } from "./events.ts";
+import { SharedLookups } from "./lookups.ts";
 
 type Obj = Record<string, any>;
+
+/** What a registry look-up found: shared by every object with the same access, repository and ref. */
+export interface Resolution {
+  /** The tag chosen (tag and semver refs). */
+  tag?: string;
+  /** Manifest (or index) digest. */
+  digest: string;
+  /** `<tag>@<digest>` or `<digest>`. */
+  revision: string;
+}
 
 /** Options of `OCIRepositoryReconciler`. */
 export interface ReconcilerOptions {
@@ -47,6 +82,14 @@ export interface ReconcilerOptions {
   now?: () => Date;
   /** Logging sink (one line per event). Default: none. */
   log?: (msg: string) => void;
+  /** Where Kubernetes Events go. Default: a `KubeEventRecorder` over `kube`. */
+  events?: EventRecorder;
+  /** Makes the registry client of one registry access. Default: core's client with 3 attempts within 20 s. */
+  createRegistryClient?: (options: RegistryClientOptions) => RegistryClient;
+  /** Shared tag/digest look-ups. Default: a new `SharedLookups` (reuse ≤ half the shortest interval, ≤ 5 min). */
+  lookups?: SharedLookups<Resolution>;
+  /** Delay of the pass that follows adding the finalizer (upstream's rate-limited requeue). Default 750 ms. */
+  finalizerRequeueMs?: number;
 }
 
 /** Go `time.ParseDuration` for the units Kubernetes durations use (h, m, s, ms). */
@@ -85,18 +128,150 @@ export function splitKey(key: string): { namespace: string; name: string } {
   return { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
+const DOCKER_HUB = "index.docker.io";
+const REPOSITORY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_-./";
+
+/**
+ * Validates `spec.url` with go-containerregistry's repository rules as source-controller applies them
+ * (spec §3.5.4) and returns the canonical registry and repository (`index.docker.io`, `library/`
+ * prepended for one-component Docker Hub names). Throws an Error whose message is the reason only;
+ * the caller prefixes `URL validation failed for '<url>': `.
+ */
+export function validateRepositoryURL(url: string): { registry: string; repository: string } {
+  if (!url.startsWith(OCIREPOSITORY_URL_PREFIX)) throw new Error("URL must be in format 'oci://<domain>/<org>/<repo>'");
+  const name = url.slice(OCIREPOSITORY_URL_PREFIX.length);
+  if (name.length === 0) throw new Error("a repository name must be specified");
+  let registry = "";
+  let repository = name;
+  const slash = name.indexOf("/");
+  if (slash >= 0) {
+    const first = name.slice(0, slash);
+    if (/[.:]/.test(first) || first === "localhost") {
+      registry = first;
+      repository = name.slice(slash + 1);
+    }
+  }
+  const runes = [...repository].length;
+  if (runes < 1 || runes > 255) throw new Error(`repository must be between 1 and 255 characters in length: ${repository}`);
+  for (const ch of repository) {
+    if (!REPOSITORY_CHARS.includes(ch)) throw new Error(`repository can only contain the characters \`${REPOSITORY_CHARS}\`: ${repository}`);
+  }
+  if (registry !== "" && !/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d*)?$/.test(registry)) {
+    throw new Error(`registries must be valid RFC 3986 URI authorities: ${registry}`);
+  }
+  const canonicalRegistry = registry === "" || registry === "docker.io" ? DOCKER_HUB : registry;
+  const imageName = name.startsWith(canonicalRegistry) ? name.slice(canonicalRegistry.length) : name;
+  const parts = imageName.split(":");
+  if (parts.length > 1) throw new Error(`URL must not contain a tag; remove ':${parts[1]}'`);
+  if (canonicalRegistry === DOCKER_HUB && !repository.includes("/")) repository = `library/${repository}`;
+  return { registry: canonicalRegistry, repository };
+}
+
+/** go-containerregistry's `v1.NewHash` checks: `sha256:` and 64 lower-case hex digits. Throws with its messages. */
+export function checkDigest(s: string): void {
+  const parts = s.split(":");
+  if (parts.length !== 2) throw new Error(`cannot parse hash: ${JSON.stringify(s)}`);
+  const bad = parts[1]!.replace(/^[0-9a-f]*/, "");
+  if (bad.length > 0) throw new Error(`found non-hex character in hash: ${bad[0]}`);
+  if (parts[0] !== "sha256") throw new Error(`unsupported hash: ${JSON.stringify(parts[0])}`);
+  if (parts[1]!.length !== 64) throw new Error(`wrong number of hex digits for sha256: ${parts[1]}`);
+}
+
+/** `<registry>/<repository>:<tag>` or `…@<digest>`: the `<ref>` of condition messages (no `oci://`). */
+export function canonicalRef(repo: { registry: string; repository: string }, ref: { tag?: string; digest?: string }): string {
+  const base = `${repo.registry}/${repo.repository}`;
+  return ref.digest !== undefined ? `${base}@${ref.digest}` : `${base}:${ref.tag}`;
+}
+
+function sameLayerSelector(a: OCILayerSelector | undefined, b: OCILayerSelector | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (a.mediaType ?? "") === (b.mediaType ?? "") && (a.operation ?? "") === (b.operation ?? "");
+}
+
+/**
+ * Whether what the artifact was built from differs from what the spec asks for now (spec §3.5.8):
+ * `spec.ignore` vs `status.observedIgnore` (absent and `""` differ) or the layer selector vs the
+ * observed one (absent and present differ; `operation` absent and `extract` differ).
+ */
+export function contentConfigChanged(spec: { ignore?: string; layerSelector?: OCILayerSelector }, status: OCIRepositoryStatus): boolean {
+  return spec.ignore !== status.observedIgnore || !sameLayerSelector(spec.layerSelector, status.observedLayerSelector);
+}
+
+/**
+ * Whether §3.5.7 asks for a signature check: `spec.verify` is set and the revision is new to
+ * storage, the spec changed since SourceVerified was written, or SourceVerified is absent/False.
+ */
+export function verificationDue(obj: Pick<OCIRepository, "spec" | "status" | "metadata">, revision: string): boolean {
+  if (!obj.spec.verify) return false;
+  const sv = findCondition(obj.status.conditions, SOURCE_VERIFIED);
+  return obj.status.artifact?.revision !== revision || sv === undefined || sv.observedGeneration !== obj.metadata.generation || sv.status === "False";
+}
+
+/** A failure with the condition reason it reports; `stalling` ones are not retried. */
+class ReconcileError extends Error {
+  constructor(
+    readonly kind: "stalling" | "generic",
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A look-up failure and the step it happened in (each object words the message with its own URL). */
+class LookupFailure extends Error {
+  constructor(
+    readonly stage: "tag" | "digest",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The working state of one pass. */
+interface Pass {
+  key: string;
+  path: string;
+  obj: OCIRepository;
+  involved: InvolvedObject;
+  set: SetOptions;
+  /** The status being built. */
+  status: OCIRepositoryStatus;
+  /** The status as last written. */
+  written: OCIRepositoryStatus;
+  annotation?: string;
+  signal?: AbortSignal;
+}
+
+/** What the source step hands to the artifact step. */
+interface SourceResult {
+  revision: string;
+  /** Manifest annotations (when pulled). */
+  metadata?: Record<string, string>;
+  /** `copy`: the layer blob in the temp dir. */
+  copyFile?: string;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
 /** Reconciles OCIRepository objects by key; `reconcile` is the work queue's worker. */
 export class OCIRepositoryReconciler {
   private readonly opts: ReconcilerOptions;
   private readonly prefix: string;
   private readonly now: () => Date;
+  private readonly events: EventRecorder;
+  private readonly lookups: SharedLookups<Resolution>;
   /** Registry clients by `RegistryAccess.key`: objects with the same access share connections and tokens. */
   private readonly registries = new Map<string, RegistryClient>();
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
-    this.prefix = opts.apiPrefix ?? "/apis/source.toolkit.fluxcd.io/v1";
+    this.prefix = opts.apiPrefix ?? `/apis/${SOURCE_GROUP}/v1`;
     this.now = opts.now ?? (() => new Date());
+    this.events = opts.events ?? new KubeEventRecorder({ kube: opts.kube, log: opts.log, now: this.now });
+    this.lookups = opts.lookups ?? new SharedLookups<Resolution>();
   }
 
   /** The object's API path. */
@@ -107,10 +282,23 @@ export class OCIRepositoryReconciler {
   private registry(access: RegistryAccess): RegistryClient {
     let c = this.registries.get(access.key);
     if (!c) {
-      c = createRegistryClient({ ...access.options, retry: { maxAttempts: 3, maxTotalMs: 20_000 } });
+      const options = { ...access.options, retry: { maxAttempts: 3, maxTotalMs: 20_000, ...access.options.retry } };
+      c = (this.opts.createRegistryClient ?? createRegistryClient)(options);
       this.registries.set(access.key, c);
     }
     return c;
+  }
+
+  /** Request counters summed over every registry client (tests and metrics). */
+  registryStats(): { requests: number; tokens: number; byKind: Record<string, number> } {
+    const out = { requests: 0, tokens: 0, byKind: {} as Record<string, number> };
+    for (const c of this.registries.values()) {
+      const s = c.stats();
+      out.requests += s.requests;
+      out.tokens += s.tokens;
+      for (const [k, v] of Object.entries(s.byKind)) out.byKind[k] = (out.byKind[k] ?? 0) + v;
+    }
+    return out;
   }
 
   /** Closes the registry clients. */
@@ -119,147 +307,509 @@ export class OCIRepositoryReconciler {
     this.registries.clear();
   }
 
+  private async event(pass: { involved: InvolvedObject }, type: EventType, reason: string, message: string, annotations?: Record<string, string>): Promise<void> {
+    await this.events.record(pass.involved, type, reason, message, annotations);
+  }
+
   /** One pass for `namespace/name`. Throws to be retried with backoff. */
-  async reconcile(key: string): Promise<WorkResult> {
+  async reconcile(key: string, signal?: AbortSignal): Promise<WorkResult> {
     const { namespace, name } = splitKey(key);
     const path = this.objectPath(namespace, name);
     let raw: Obj;
     try {
-      raw = await this.opts.kube.get(path);
+      raw = await this.opts.kube.get(path, signal);
     } catch (e) {
       if (kubeStatusOf(e) === 404) return {};
       throw e;
     }
     const md = (raw.metadata ?? {}) as Obj;
     const finalizers: string[] = md.finalizers ?? [];
-    if (md.deletionTimestamp) {
-      if (!finalizers.includes(SOURCE_FINALIZER)) return {};
-      await this.opts.store.removeAll(OCIREPOSITORY_KIND, namespace, name);
-      await this.opts.kube.mergePatch(path, {
-        metadata: { finalizers: finalizers.filter((f) => f !== SOURCE_FINALIZER), resourceVersion: md.resourceVersion },
-      });
-      this.opts.log?.(`${key}: deleted artifacts and removed finalizer`);
-      return {};
-    }
+    const involved: InvolvedObject = {
+      apiVersion: String(raw.apiVersion ?? `${SOURCE_GROUP}/v1`),
+      kind: OCIREPOSITORY_KIND,
+      name,
+      namespace,
+      uid: md.uid,
+      resourceVersion: md.resourceVersion,
+    };
+    if (md.deletionTimestamp) return this.reconcileDelete(path, md, involved);
     if (!finalizers.includes(SOURCE_FINALIZER)) {
       // resourceVersion makes this a compare-and-swap: a concurrent writer's list is not overwritten.
-      raw = await this.opts.kube.mergePatch(path, { metadata: { finalizers: [...finalizers, SOURCE_FINALIZER], resourceVersion: md.resourceVersion } });
+      await this.opts.kube.mergePatch(path, { metadata: { finalizers: [...finalizers, SOURCE_FINALIZER], resourceVersion: md.resourceVersion } });
+      return { requeueAfterMs: this.opts.finalizerRequeueMs ?? 750 };
     }
-    if (raw.spec?.suspend === true) {
-      this.opts.log?.(`${key}: suspended, skipping`);
-      return {};
-    }
-    const generation = Number(raw.metadata?.generation ?? 0);
-    const set: SetOptions = { generation, now: this.now() };
-    const old = (raw.status ?? {}) as OCIRepositoryStatus;
-    let conditions: Condition[] = old.conditions ?? [];
-    const status: OCIRepositoryStatus = { ...old };
-    const requestedAt = raw.metadata?.annotations?.[RECONCILE_REQUEST_ANNOTATION];
-    if (typeof requestedAt === "string") status.lastHandledReconcileAt = requestedAt;
 
-    let obj: OCIRepository | undefined;
-    let result: WorkResult = {};
-    let failure: unknown;
+    const generation = Number(md.generation ?? 0);
+    const set: SetOptions = { generation, now: this.now() };
+    const annotation = md.annotations?.[RECONCILE_REQUEST_ANNOTATION] as string | undefined;
+    let obj: OCIRepository;
     try {
       obj = parseOCIRepository(raw);
-      const interval = parseGoDuration(obj.spec.interval);
-      result = { requeueAfterMs: interval };
-      conditions = markProgressing(
-        conditions,
-        old.observedGeneration === generation ? "reconciliation in progress" : `processing object: new generation ${old.observedGeneration ?? -1} -> ${generation}`,
-        set,
-      );
-      const artifact = await this.fetchAndStore(obj, status, interval);
-      const msg = `stored artifact for digest '${artifact.revision}'`;
-      for (const t of [FETCH_FAILED, STORAGE_OPERATION_FAILED, ARTIFACT_OUTDATED, RECONCILING, STALLED]) conditions = removeCondition(conditions, t);
-      conditions = markTrue(conditions, ARTIFACT_IN_STORAGE, Reasons.Succeeded, msg, set);
-      status.observedGeneration = generation;
     } catch (e) {
-      failure = e;
-      const err = isCoreError(e) ? e : new CoreError({ code: "INTERNAL", message: e instanceof Error ? e.message : String(e), cause: e });
-      const m = reasonFor(err.code);
-      if (m.kind === "waiting" && m.condition === null) throw err;
-      if (m.condition && m.condition !== STALLED && m.condition !== READY) {
-        conditions = setCondition(conditions, { type: m.condition, status: m.status, reason: m.reason, message: err.message }, set);
+      return this.stallUnparsable(raw, path, involved, set, annotation, e);
+    }
+    const pass: Pass = { key, path, obj, involved, set, status: clone(obj.status), written: clone(obj.status), annotation, signal };
+    const oldArtifact = obj.status.artifact;
+    const oldConditions = obj.status.conditions ?? [];
+
+    if (obj.spec.suspend === true) {
+      this.opts.log?.(`${key}: reconciliation is suspended for this object`);
+      return this.finish(pass, "empty", undefined, 0);
+    }
+
+    let interval = 0;
+    let outcome: "success" | "empty" = "empty";
+    let failure: ReconcileError | undefined;
+    try {
+      interval = parseGoDuration(obj.spec.interval);
+      await this.preamble(pass);
+      let tmp: string;
+      try {
+        tmp = await mkdtemp(join(tmpdir(), `ocirepository-${namespace}-${name}-`));
+      } catch (e) {
+        this.setConditions(pass, (c) => markTrue(c, STORAGE_OPERATION_FAILED, Reasons.DirectoryCreationFailed, `failed to create temporary working directory: ${errText(e)}`, set));
+        throw new ReconcileError("generic", Reasons.DirectoryCreationFailed, `failed to create temporary working directory: ${errText(e)}`);
       }
-      if (m.kind === "stalling") {
-        conditions = markStalled(conditions, m.reason, err.message, set);
-        status.observedGeneration = generation;
-        result = {};
+      this.setConditions(pass, (c) => removeCondition(c, STORAGE_OPERATION_FAILED));
+      try {
+        await this.reconcileStorage(pass);
+        const src = await this.reconcileSource(pass, tmp, interval);
+        await this.reconcileArtifact(pass, src, tmp);
+        outcome = "success";
+      } finally {
+        await rm(tmp, { recursive: true, force: true }).catch(() => {});
+      }
+    } catch (e) {
+      // Shutdown: leave the status as it is; the next leader or start picks the object up.
+      if (signal?.aborted) throw e;
+      failure = e instanceof ReconcileError ? e : new ReconcileError("generic", Reasons.Failed, errText(e));
+    }
+    if (!failure) await this.notify(pass, oldArtifact, oldConditions);
+    return this.finish(pass, outcome, failure, interval);
+  }
+
+  private setConditions(pass: Pass, f: (c: Condition[]) => Condition[]): void {
+    pass.status.conditions = f(pass.status.conditions ?? []);
+  }
+
+  /** Writes what changed since the last write. Intermediate writes fail the pass as upstream's do. */
+  private async patch(pass: Pass): Promise<void> {
+    // Like upstream's patch helper: nothing changed, nothing sent.
+    if (JSON.stringify(pass.written) === JSON.stringify(pass.status)) return;
+    const body = statusPatch(pass.written, pass.status);
+    await this.opts.kube.mergePatch(`${pass.path}/status`, { status: body });
+    pass.written = clone(pass.status);
+  }
+
+  private async progressPatch(pass: Pass): Promise<void> {
+    try {
+      await this.patch(pass);
+    } catch (e) {
+      throw new ReconcileError("generic", Reasons.PatchOperationFailed, `failed to patch status: ${errText(e)}`);
+    }
+  }
+
+  /** §3.3: Reconciling/Ready progress, written at once for a new generation or a reconcile request. */
+  private async preamble(pass: Pass): Promise<void> {
+    const st = pass.status;
+    const gen = pass.set.generation;
+    this.setConditions(pass, (c) => markProgressing(c, "reconciliation in progress", pass.set));
+    const observed = st.observedGeneration ?? -1;
+    if (observed !== gen) {
+      this.setConditions(pass, (c) => markProgressing(c, `processing object: new generation ${observed} -> ${gen}`, pass.set));
+      await this.progressPatch(pass);
+    } else if ((pass.annotation ?? "") !== (st.lastHandledReconcileAt ?? "")) {
+      await this.progressPatch(pass);
+    }
+  }
+
+  /** §3.4: garbage collection, integrity of the stored file, URL host refresh. */
+  private async reconcileStorage(pass: Pass): Promise<void> {
+    const store = this.opts.store;
+    const st = pass.status;
+    const current = st.artifact;
+    if (current) {
+      const gc = await store.garbageCollect(current).catch(() => undefined);
+      if (gc && gc.deleted.length > 0) await this.event(pass, "Trace", Reasons.GarbageCollectionSucceeded, `garbage collected ${gc.deleted.length} artifacts`);
+    }
+    let disappeared = false;
+    if (current) {
+      if (!(await store.exists(current))) {
+        disappeared = true;
+      } else if (!current.digest) {
+        throw new ReconcileError("generic", Reasons.Failed, "artifact has no digest");
       } else {
-        // Upstream keeps Reconciling's progress message and only switches the reason to the retrying one.
-        const progress = conditions.find((c) => c.type === RECONCILING)?.message ?? "reconciliation in progress";
-        conditions = markTrue(conditions, RECONCILING, Reasons.ProgressingWithRetry, progress, set);
+        try {
+          await store.verify({ ...current, size: undefined });
+        } catch (e) {
+          disappeared = true;
+          if (isCoreError(e) && e.code === "DIGEST_MISMATCH") {
+            await this.event(pass, "Warning", Reasons.ArtifactVerificationFailed, `failed to verify integrity of artifact: computed digest doesn't match '${current.digest}'`);
+            try {
+              await rm(store.localPath(current), { force: true });
+            } catch (re) {
+              throw new ReconcileError("generic", Reasons.Failed, `failed to remove artifact after digest mismatch: ${errText(re)}`);
+            }
+          }
+        }
       }
-      if (m.condition === READY) conditions = setCondition(conditions, { type: READY, status: "False", reason: m.reason, message: err.message }, set);
+      if (disappeared) {
+        st.artifact = undefined;
+        st.url = undefined;
+      }
     }
-    conditions = summarizeReady(conditions, set);
-    status.conditions = conditions;
-    await this.opts.kube.mergePatch(`${path}/status`, { status: statusPatch(old, status) });
-    if (failure !== undefined) {
-      const m = reasonFor(isCoreError(failure) ? failure.code : "INTERNAL");
-      this.opts.log?.(`${key}: ${m.reason}: ${failure instanceof Error ? failure.message : String(failure)}`);
-      if (m.kind === "stalling") return {};
-      throw failure;
+    if (!st.artifact) {
+      const msg = disappeared ? "building artifact: disappeared from storage" : "building artifact";
+      this.setConditions(pass, (c) => removeCondition(markProgressing(c, msg, { ...pass.set, drift: true }), ARTIFACT_IN_STORAGE));
+      await this.progressPatch(pass);
+      return;
     }
-    this.opts.log?.(`${key}: ready, ${status.artifact?.revision}`);
+    // The advertised address may have changed since the artifact was stored (upstream rewrites it too).
+    st.artifact = { ...st.artifact, url: store.url(st.artifact) };
+    if (st.url) st.url = latestURL(store, st.artifact);
+  }
+
+  private fetchFailed(pass: Pass, reason: string, message: string, kind: "generic" | "stalling" = "generic"): never {
+    this.setConditions(pass, (c) => markTrue(c, FETCH_FAILED, reason, message, pass.set));
+    throw new ReconcileError(kind, reason, message);
+  }
+
+  /** Tag/semver/digest → revision, shared between objects asking the same registry the same question. */
+  private async resolve(pass: Pass, access: RegistryAccess, repoName: { registry: string; repository: string }, repo: RegistryRepository, interval: number, signal: AbortSignal): Promise<Resolution> {
+    const spec = pass.obj.spec;
+    const ref: OCIRepositoryRefSpec = effectiveRef(spec);
+    if (ref.digest !== undefined) {
+      try {
+        checkDigest(ref.digest);
+      } catch (e) {
+        throw new LookupFailure("digest", errText(e));
+      }
+      return { digest: ref.digest, revision: ref.digest };
+    }
+    const helmMediaType = ref.semver !== undefined ? spec.layerSelector?.mediaType : undefined;
+    const key = JSON.stringify([access.key, repoName.registry, repoName.repository, ref, helmMediaType ?? null]);
+    const fresh = (pass.annotation ?? "") !== (pass.status.lastHandledReconcileAt ?? "");
+    const { value } = await this.lookups.get(key, { ttlMs: interval / 2, fresh }, async () => {
+      let tag: string;
+      if (ref.semver !== undefined) {
+        try {
+          const tags = await repo.tags({ signal });
+          tag = resolveTag(tags, ref.semver, { filter: ref.semverFilter, layerMediaType: helmMediaType }).tag;
+        } catch (e) {
+          if (isCoreError(e) && e.code === "NO_MATCHING_VERSION") throw new LookupFailure("tag", `no match found for semver: ${ref.semver}`);
+          throw new LookupFailure("tag", errText(e));
+        }
+      } else {
+        tag = ref.tag ?? "latest";
+      }
+      let desc: Descriptor;
+      try {
+        desc = await repo.resolve(tag, { signal });
+      } catch (e) {
+        throw new LookupFailure("digest", errText(e));
+      }
+      return { tag, digest: desc.digest, revision: `${tag}@${desc.digest}` };
+    });
+    return value;
+  }
+
+  /** §3.5: credentials, URL, revision, verification, skip check, pull. */
+  private async reconcileSource(pass: Pass, tmp: string, interval: number): Promise<SourceResult> {
+    const { obj, set } = pass;
+    const st = pass.status;
+    const url = obj.spec.url;
+    if (isFalse(st.conditions, SOURCE_VERIFIED)) this.setConditions(pass, (c) => removeCondition(c, SOURCE_VERIFIED));
+    const timeout = AbortSignal.timeout(parseGoDuration(obj.spec.timeout ?? "60s"));
+    const signal = pass.signal ? AbortSignal.any([pass.signal, timeout]) : timeout;
+
+    let access: RegistryAccess;
+    try {
+      access = await registryAccessFor(this.opts.kube, obj, { signal });
+    } catch (e) {
+      if (pass.signal?.aborted) throw e;
+      this.fetchFailed(pass, Reasons.AuthenticationFailed, errText(e));
+    }
+    let repoName: { registry: string; repository: string };
+    try {
+      repoName = validateRepositoryURL(url);
+    } catch (e) {
+      this.fetchFailed(pass, Reasons.URLInvalid, `URL validation failed for '${url}': ${errText(e)}`, "stalling");
+    }
+    const repo = this.registry(access).repository(repoName);
+
+    let resolved: Resolution;
+    try {
+      resolved = await this.resolve(pass, access, repoName, repo, interval, signal);
+    } catch (e) {
+      if (pass.signal?.aborted) throw e;
+      if (e instanceof LookupFailure && e.stage === "tag") {
+        this.fetchFailed(pass, Reasons.ReadOperationFailed, `failed to determine the artifact tag for '${url}': ${e.message}`);
+      }
+      this.fetchFailed(pass, Reasons.OCIArtifactPullFailed, `failed to determine artifact digest: ${errText(e)}`);
+    }
+    const { revision, digest } = resolved;
+    const ref = canonicalRef(repoName, resolved.tag !== undefined ? { tag: resolved.tag } : { digest });
+
+    try {
+      if (!obj.spec.verify) {
+        this.setConditions(pass, (c) => removeCondition(c, SOURCE_VERIFIED));
+      } else if (verificationDue({ ...obj, status: st }, revision)) {
+        let outcome;
+        try {
+          outcome = await verifySource({ kube: this.opts.kube, obj, repo, registryOptions: access.options, digest, revision, signal });
+        } catch (e) {
+          if (pass.signal?.aborted) throw e;
+          const msg = errText(e);
+          this.setConditions(pass, (c) => markFalse(c, SOURCE_VERIFIED, Reasons.VerificationError, msg, set));
+          throw new ReconcileError("generic", Reasons.VerificationError, msg);
+        }
+        if (outcome === "verified") {
+          this.setConditions(pass, (c) => markTrue(c, SOURCE_VERIFIED, Reasons.Succeeded, `verified signature of revision ${revision}`, set));
+        }
+      }
+
+      if (st.artifact?.revision === revision && !contentConfigChanged(obj.spec, st)) {
+        this.setConditions(pass, (c) => removeCondition(c, FETCH_FAILED));
+        return { revision };
+      }
+      return await this.pull(pass, repo, digest, revision, tmp, signal);
+    } finally {
+      // Deferred like upstream: a new revision is announced even when verification or the pull failed.
+      if (st.artifact?.revision !== revision) {
+        const message = `new revision '${revision}' for '${ref}'`;
+        if (st.artifact) this.setConditions(pass, (c) => markTrue(c, ARTIFACT_OUTDATED, Reasons.NewRevision, message, set));
+        this.setConditions(pass, (c) => markProgressing(c, `building artifact: ${message}`, { ...set, drift: true }));
+        await this.patch(pass).catch((e) => this.opts.log?.(`${pass.key}: failed to patch: ${errText(e)}`));
+      }
+    }
+  }
+
+  /** §3.5.9: manifest, layer selection, extract or copy into `tmp`. */
+  private async pull(pass: Pass, repo: RegistryRepository, digest: string, revision: string, tmp: string, signal: AbortSignal): Promise<SourceResult> {
+    const spec = pass.obj.spec;
+    let fetched: FetchedManifest;
+    try {
+      fetched = await fetchImageManifest(repo, digest, { signal });
+    } catch (e) {
+      if (pass.signal?.aborted) throw e;
+      if (isCoreError(e) && e.code === "MANIFEST_INVALID") this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to parse artifact manifest: ${e.message}`);
+      this.fetchFailed(pass, Reasons.OCIArtifactPullFailed, `failed to pull artifact from '${spec.url}': ${errText(e)}`);
+    }
+    const manifest = fetched.manifest;
+    const layers = manifest.layers ?? [];
+    if (layers.length === 0) this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, "no layers found in artifact");
+    const mediaType = spec.layerSelector?.mediaType;
+    let layer: Descriptor | undefined = layers[0];
+    if (mediaType) {
+      layer = layers.find((l) => l.mediaType === mediaType);
+      if (!layer) this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to find layer with media type '${mediaType}' in artifact`);
+    }
+    const operation = spec.layerSelector?.operation ?? "extract";
+    const metadata = manifest.annotations && Object.keys(manifest.annotations).length > 0 ? { ...manifest.annotations } : undefined;
+    let result: SourceResult;
+    switch (operation) {
+      case "extract": {
+        try {
+          const blob = await repo.fetch(layer!, { signal });
+          // Upstream extracts without a size limit; the entry cap only bounds inode use.
+          await extractTarGz(blob, tmp, { maxSize: -1, skipSymlinks: true, signal });
+        } catch (e) {
+          if (pass.signal?.aborted) throw e;
+          this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to extract layer contents from artifact: ${errText(e)}`);
+        }
+        result = { revision, metadata };
+        break;
+      }
+      case "copy": {
+        const file = join(tmp, `${digest}.tgz`);
+        let out;
+        try {
+          out = createWriteStream(file, { flags: "wx", mode: 0o600 });
+          await new Promise<void>((resolve, reject) => {
+            out!.once("open", () => resolve());
+            out!.once("error", reject);
+          });
+        } catch (e) {
+          this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to create file to copy layer to: ${errText(e)}`);
+        }
+        try {
+          const blob = await repo.fetch(layer!, { signal });
+          await pipeline(Readable.from(blob), out);
+        } catch (e) {
+          out.destroy();
+          if (pass.signal?.aborted) throw e;
+          this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to copy layer from artifact: ${errText(e)}`);
+        }
+        result = { revision, metadata, copyFile: file };
+        break;
+      }
+      default:
+        this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `unsupported layer operation: ${String(operation)}`);
+    }
+    this.setConditions(pass, (c) => removeCondition(c, FETCH_FAILED));
     return result;
   }
 
-  /** Resolves the ref; pulls and stores only when the revision is new or the stored file is gone. */
-  private async fetchAndStore(obj: OCIRepository, status: OCIRepositoryStatus, timeoutMs: number) {
-    const { namespace, name } = obj.metadata;
-    const ref = parseArtifactURL(obj.spec.url);
-    if (ref.kind !== "registry") throw new CoreError({ code: "REF_INVALID", message: `URL must be in format 'oci://<domain>/<org>/<repo>'` });
-    if (ref.tag !== undefined || ref.digest !== undefined) {
-      throw new CoreError({ code: "REF_INVALID", message: `URL must not contain a tag or digest; remove '${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}' and use spec.ref` });
-    }
-    const signal = AbortSignal.timeout(obj.spec.timeout ? parseGoDuration(obj.spec.timeout) : Math.max(timeoutMs, 60_000));
-    const access = await registryAccessFor(this.opts.kube, obj, { signal });
-    const repo = this.registry(access).repository({ registry: ref.registry, repository: ref.repository });
-    let resolved;
-    try {
-      resolved = await resolveRef(repo, effectiveRef(obj.spec), { signal });
-    } catch (e) {
-      if (!isCoreError(e)) throw e;
-      throw new CoreError({ code: e.code, message: `failed to determine artifact digest: ${e.message}`, details: e.details, cause: e });
-    }
+  /** §3.6: store the tarball (or copied blob), record it, point `latest.tar.gz` at it. */
+  private async reconcileArtifact(pass: Pass, src: SourceResult, tmp: string): Promise<void> {
+    const { obj, set } = pass;
+    const st = pass.status;
     const store = this.opts.store;
-    const current = status.artifact;
-    // The stored file is re-hashed each pass, as upstream does: a missing or altered file is rebuilt.
-    const intact = current ? await store.verify({ ...current, size: current.size }).then(() => true, () => false) : false;
-    if (current && intact && current.revision === resolved.revision) {
-      // The advertised address may have changed since the artifact was stored (upstream rewrites it too).
-      status.artifact = { ...current, url: store.url(current) };
-      status.url = await store.symlinkLatest(current);
-      return status.artifact;
-    }
-    const layer = effectiveLayerSelector(obj.spec);
-    const tmp = await mkdtemp(join(tmpdir(), "berth-ocirepo-"));
+    const upToDate = () => st.artifact?.revision === src.revision && !contentConfigChanged(obj.spec, st);
     try {
-      const out = join(tmp, "src");
-      await mkdir(out);
-      const pulled = await pullArtifact(repo, resolved.descriptor.digest, out, {
-        signal,
-        layerMediaType: layer.mediaType,
-        layerOperation: layer.operation === "copy" ? "copy" : "extract",
-      });
-      let artifact = store.newArtifact(OCIREPOSITORY_KIND, namespace, name, artifactFileName(resolved.revision), resolved.revision);
-      if (pulled.file) {
-        artifact = await store.store(artifact, createReadStream(pulled.file) as AsyncIterable<Uint8Array>, signal);
-      } else {
-        artifact = await store.archiveDir(out, artifact, { ignore: obj.spec.ignore, signal });
+      if (upToDate()) {
+        await this.event(pass, "Trace", Reasons.ArtifactUpToDate, `artifact up-to-date with remote revision: '${src.revision}'`);
+        return;
       }
-      const annotations = pulled.manifest.annotations;
-      if (annotations && Object.keys(annotations).length > 0) artifact = { ...artifact, metadata: { ...annotations } };
-      status.url = await store.symlinkLatest(artifact);
-      await store.garbageCollect(artifact).catch(() => undefined);
-      status.artifact = artifact;
-      status.observedIgnore = obj.spec.ignore;
-      if (obj.spec.layerSelector) status.observedLayerSelector = obj.spec.layerSelector;
-      return artifact;
+      const storageFailed = (reason: string, message: string): never => {
+        this.setConditions(pass, (c) => markTrue(c, STORAGE_OPERATION_FAILED, reason, message, set));
+        throw new ReconcileError("generic", reason, message);
+      };
+      const dirStat = await stat(tmp).catch((e: unknown) => storageFailed(Reasons.StatOperationFailed, `failed to stat source path: ${errText(e)}`));
+      if (!dirStat.isDirectory()) storageFailed(Reasons.InvalidPath, `source path '${tmp}' is not a directory`);
+      let artifact = store.newArtifact(OCIREPOSITORY_KIND, obj.metadata.namespace, obj.metadata.name, artifactFileName(src.revision), src.revision);
+      if (src.copyFile) {
+        try {
+          artifact = await store.store(artifact, createReadStream(src.copyFile) as AsyncIterable<Uint8Array>, pass.signal);
+        } catch (e) {
+          storageFailed(Reasons.ArchiveOperationFailed, `unable to copy artifact to storage: ${errText(e)}`);
+        }
+      } else {
+        try {
+          artifact = await store.archiveDir(tmp, artifact, { ignore: obj.spec.ignore, signal: pass.signal });
+        } catch (e) {
+          storageFailed(Reasons.ArchiveOperationFailed, `unable to archive artifact to storage: ${errText(e)}`);
+        }
+      }
+      const stored: SourceArtifact = src.metadata ? { ...artifact, metadata: src.metadata } : { ...artifact };
+      st.artifact = stored;
+      st.observedIgnore = obj.spec.ignore;
+      st.observedLayerSelector = obj.spec.layerSelector ? { ...obj.spec.layerSelector } : undefined;
+      try {
+        st.url = await store.symlinkLatest(stored);
+      } catch (e) {
+        await this.event(pass, "Trace", Reasons.SymlinkUpdateFailed, `failed to update status URL symlink: ${errText(e)}`);
+      }
+      this.setConditions(pass, (c) => removeCondition(c, STORAGE_OPERATION_FAILED));
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      if (upToDate()) {
+        this.setConditions(pass, (c) => markTrue(removeCondition(c, ARTIFACT_OUTDATED), ARTIFACT_IN_STORAGE, Reasons.Succeeded, `stored artifact for digest '${src.revision}'`, set));
+      }
     }
   }
+
+  /** §3.11: NewArtifact for a new file digest; Succeeded when a failure cleared. */
+  private async notify(pass: Pass, oldArtifact: SourceArtifact | undefined, oldConditions: readonly Condition[]): Promise<void> {
+    const a = pass.status.artifact;
+    if (!a) return;
+    const annotations = { [`${SOURCE_GROUP}/revision`]: a.revision, [`${SOURCE_GROUP}/digest`]: a.digest };
+    let message = `stored artifact with revision '${a.revision}' from '${pass.obj.spec.url}'`;
+    const source = a.metadata?.["org.opencontainers.image.source"];
+    const revision = a.metadata?.["org.opencontainers.image.revision"];
+    if (source && revision) message += `, origin source '${source}', origin revision '${revision}'`;
+    if (oldArtifact?.digest !== a.digest) {
+      await this.event(pass, "Normal", Reasons.NewArtifact, message, annotations);
+      this.opts.log?.(`${pass.key}: ${message}`);
+      return;
+    }
+    const failTypes = [FETCH_FAILED, STORAGE_OPERATION_FAILED];
+    const before = failTypes.some((t) => findCondition(oldConditions, t) !== undefined);
+    const now = failTypes.some((t) => findCondition(pass.status.conditions, t) !== undefined);
+    if (before && !now) await this.event(pass, "Normal", Reasons.Succeeded, message, annotations);
+  }
+
+  /** §3.8: events, lastHandledReconcileAt, result-dependent conditions, Ready, observedGeneration, final patch. */
+  private async finish(pass: Pass, outcome: "success" | "empty", failure: ReconcileError | undefined, interval: number): Promise<WorkResult> {
+    const st = pass.status;
+    const set = pass.set;
+    if (failure) {
+      await this.event(pass, "Warning", failure.reason, failure.message);
+      this.opts.log?.(`${pass.key}: ${failure.reason}: ${failure.message}`);
+    }
+    if (pass.annotation !== undefined) st.lastHandledReconcileAt = pass.annotation;
+    let c = st.conditions ?? [];
+    if (!failure && outcome === "success") c = removeCondition(c, RECONCILING);
+    const reconciling = findCondition(c, RECONCILING);
+    if (reconciling) c = markTrue(c, RECONCILING, Reasons.ProgressingWithRetry, reconciling.message, set);
+    let thrown: Error | undefined;
+    let result: WorkResult = {};
+    if (failure?.kind === "stalling") {
+      c = markStalled(c, failure.reason, failure.message, set);
+      st.observedGeneration = set.generation;
+    } else if (failure) {
+      c = removeCondition(c, STALLED);
+      thrown = failure;
+    } else {
+      c = removeCondition(c, STALLED);
+      if (c.length > 0) st.observedGeneration = set.generation;
+      if (outcome === "success" && interval > 0) result = { requeueAfterMs: interval };
+    }
+    c = summarizeReady(c, set);
+    if (!failure && outcome === "success") {
+      const ready = findCondition(c, READY);
+      if (ready?.status !== "True" && !isTrue(c, STALLED)) thrown = new Error(ready?.message ?? "Ready condition is missing");
+    }
+    st.conditions = c;
+    try {
+      await this.patch(pass);
+    } catch (e) {
+      if (kubeStatusOf(e) !== 404) throw e;
+    }
+    if (thrown) throw thrown;
+    if (!failure && outcome === "success") this.opts.log?.(`${pass.key}: ready, ${st.artifact?.revision}`);
+    return result;
+  }
+
+  /** An object the API server should have rejected: stalled until the spec is fixed. */
+  private async stallUnparsable(raw: Obj, path: string, involved: InvolvedObject, set: SetOptions, annotation: string | undefined, e: unknown): Promise<WorkResult> {
+    const status = clone((raw.status ?? {}) as OCIRepositoryStatus);
+    const written = clone(status);
+    const obj = { metadata: { ...raw.metadata, name: involved.name, namespace: involved.namespace }, spec: raw.spec ?? {}, status } as OCIRepository;
+    const pass: Pass = { key: `${involved.namespace}/${involved.name}`, path, obj, involved, set, status, written, annotation };
+    let failure: ReconcileError;
+    if (isCoreError(e) && e.code === "REF_INVALID") {
+      const msg = `URL validation failed for '${String(raw.spec?.url)}': URL must be in format 'oci://<domain>/<org>/<repo>'`;
+      this.setConditions(pass, (c) => markTrue(c, FETCH_FAILED, Reasons.URLInvalid, msg, set));
+      failure = new ReconcileError("stalling", Reasons.URLInvalid, msg);
+    } else {
+      failure = new ReconcileError("stalling", Reasons.ReconciliationFailed, errText(e));
+    }
+    return this.finish(pass, "empty", failure, 0);
+  }
+
+  /** §3.9 deletion: remove the object's files, then release the finalizer. */
+  private async reconcileDelete(path: string, md: Obj, involved: InvolvedObject): Promise<WorkResult> {
+    const finalizers: string[] = md.finalizers ?? [];
+    if (!finalizers.includes(SOURCE_FINALIZER)) return {};
+    const pass = { involved };
+    let removed: boolean;
+    try {
+      removed = await this.opts.store.removeAll(OCIREPOSITORY_KIND, involved.namespace, involved.name);
+    } catch (e) {
+      const msg = `garbage collection for deleted resource failed: ${errText(e).replace(/^garbage collection for deleted resource failed: /, "")}`;
+      await this.event(pass, "Warning", Reasons.GarbageCollectionFailed, msg);
+      throw new Error(msg);
+    }
+    if (removed) await this.event(pass, "Trace", Reasons.GarbageCollectionSucceeded, "garbage collected artifacts for deleted resource");
+    let resourceVersion = md.resourceVersion;
+    try {
+      const after = await this.opts.kube.mergePatch<Obj>(`${path}/status`, { status: { artifact: null } });
+      resourceVersion = after.metadata?.resourceVersion ?? resourceVersion;
+    } catch (e) {
+      if (kubeStatusOf(e) === 404) return {};
+    }
+    try {
+      await this.opts.kube.mergePatch(path, { metadata: { finalizers: finalizers.filter((f) => f !== SOURCE_FINALIZER), resourceVersion } });
+    } catch (e) {
+      if (kubeStatusOf(e) !== 404) throw e;
+    }
+    this.opts.log?.(`${involved.namespace}/${involved.name}: deleted artifacts and removed finalizer`);
+    return {};
+  }
+}
+
+/** `status.url`: the object's `latest.tar.gz` under the advertised address (always `http://`, as upstream). */
+function latestURL(store: ArtifactStore, artifact: { path: string }): string {
+  const rel = artifact.path.slice(0, artifact.path.lastIndexOf("/") + 1) + LATEST_LINK;
+  return `http://${store.advertisedAddress.replace(/^https?:\/\//, "").replace(/\/+$/, "")}/${rel}`;
 }
