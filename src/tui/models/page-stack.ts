@@ -94,7 +94,7 @@ export function pageTitle(p: Page): string {
     case "ocirepo":
       return `${p.namespace}/${p.name}`;
     case "sign":
-      return `sign ${p.tag}`;
+      return `sign ${p.tag.startsWith("sha256:") ? p.tag.slice(0, 19) : p.tag}`;
     case "help":
       return "help";
     default:

@@ -92,10 +92,15 @@ export default function SignView({ active, repo, tag }: SignViewProps) {
     if (state.step === "done") {
       const r = state.result;
       lines.push({ text: r.pushed ? `✔ signed ${r.digest}` : `✔ already signed with this key and payload; nothing pushed`, color: t.added, bold: true });
-      lines.push({ text: `  format     ${r.format}` });
-      lines.push({ text: `  signature  ${r.signatureManifest}` });
-      lines.push({ text: r.tag ? `  tag        ${r.tag}` : `  referrer of ${r.digest} (OCI referrers API or its fallback tag)` });
-      lines.push({ text: "  verify: berth verify artifact … --key cosign.pub", color: t.dim });
+      // A value that does not fit beside its label goes on its own line: digests must show whole.
+      const field = (label: string, value: string) => {
+        if (label.length + 1 + value.length <= w) lines.push({ text: `${label} ${value}` });
+        else lines.push({ text: label }, { text: value });
+      };
+      field("format:   ", r.format);
+      field("signature:", r.signatureManifest);
+      field("tag:      ", r.tag ?? "(none: an OCI referrer of the digest)");
+      lines.push({ text: "verify: berth verify artifact … --key cosign.pub", color: t.dim });
     }
   }
   return (
