@@ -32,7 +32,9 @@ import { encodeBundleReferrer } from "../../src/core/sign/bundle.ts";
 import { parseOCIRepository } from "../../src/k8s/api/ocirepository.ts";
 import { KubeClient, loadKubeConnection } from "../../src/k8s/client/kube.ts";
 import { verifySource } from "../../src/k8s/controller/verify.ts";
-import { kubeJson, peerBinDir, run, startKube, startRegistry, type KubeServer, type RegistryServer, type RunResult } from "../harness/index.ts";
+import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
+import { ocirepositoryCRD } from "../../src/k8s/index.ts";
+import { installCRDs, kubeJson, peerBinDir, run, startKube, startRegistry, type KubeServer, type RegistryServer, type RunResult } from "../harness/index.ts";
 
 const NS = "berth-verify";
 const COSIGN = join(peerBinDir(), "cosign");
@@ -230,3 +232,88 @@ test("notation is refused as not supported yet", async () => {
   expect(e.message).toStartWith("failed to verify the signature using provider 'notation': ");
   expect(e.message).toContain("not supported");
 }, 60_000);
+
+describe("through startController: spec.verify decides what is served", () => {
+  const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
+  const logs: string[] = [];
+  let controller: RunningController;
+
+  beforeAll(async () => {
+    const crdFile = join(work, "crd.yaml");
+    writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
+    await installCRDs(kube, [crdFile]);
+    controller = await startController({
+      connection: await loadKubeConnection({ path: kube.kubeconfigPath }),
+      namespace: NS,
+      storagePath: join(work, "storage"),
+      storageAddr: "127.0.0.1:0",
+      concurrent: 2,
+      log: (m) => logs.push(m),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await controller?.stop();
+  });
+
+  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const v = await probe();
+        if (v !== undefined) return v;
+      } catch (e) {
+        last = e;
+      }
+      await Bun.sleep(150);
+    }
+    throw new Error(`timed out waiting for ${what}; last error: ${String(last)}\ncontroller log:\n${logs.join("\n")}`);
+  }
+  const cond = (o: Record<string, any>, type: string) => (o.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
+  const getObj = (name: string) => kubeJson(kube, `${COLLECTION}/${name}`);
+
+  test("signed digest → Ready + SourceVerified=True; unsigned new tag → SourceVerified=False and the old artifact still served", async () => {
+    const a = await freshArtifact();
+    await berthSign(a, berthKey, "bundle");
+    await secret("ctl-keys", { "cosign.pub": publicKeyPem(berthKey) });
+    await kubeJson(kube, COLLECTION, {
+      body: {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "OCIRepository",
+        metadata: { name: "signed", namespace: NS },
+        spec: { url: `oci://${a.repo.name}`, ref: { tag: "v1" }, interval: "10m", insecure: true, verify: { provider: "cosign", secretRef: { name: "ctl-keys" } } },
+      },
+    });
+    const ready = await waitFor("Ready=True", async () => {
+      const o = await getObj("signed");
+      return cond(o, "Ready")?.status === "True" ? o : undefined;
+    });
+    const revision1 = `v1@${a.digest}`;
+    expect(ready.status.artifact.revision).toBe(revision1);
+    expect(cond(ready, "SourceVerified")).toMatchObject({ status: "True", reason: "Succeeded", message: `verified signature of revision ${revision1}` });
+    const served = new Uint8Array(await (await fetch(ready.status.artifact.url)).arrayBuffer());
+    expect(digestOf(served)).toBe(ready.status.artifact.digest);
+
+    // Move the tag to unsigned content, then ask for a reconcile as `flux reconcile` does.
+    const dir = mkdtempSync(join(work, "src-"));
+    writeFileSync(join(dir, "deploy.yaml"), "kind: ConfigMap\nmetadata:\n  name: tampered\n");
+    const pushed = await pushArtifact(dir, a.repo, "v1", {});
+    const digest2 = pushed.descriptor.digest;
+    expect(digest2).not.toBe(a.digest);
+    await kubeJson(kube, `${COLLECTION}/signed`, {
+      method: "PATCH",
+      contentType: "application/merge-patch+json",
+      body: { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": new Date().toISOString() } } },
+    });
+    const refused = await waitFor("SourceVerified=False", async () => {
+      const o = await getObj("signed");
+      return cond(o, "SourceVerified")?.status === "False" ? o : undefined;
+    });
+    const msg = `failed to verify the signature using provider 'cosign': no matching signatures were found for '${a.repo.name}@${digest2}'`;
+    expect(cond(refused, "SourceVerified")).toMatchObject({ reason: "VerificationError", message: msg });
+    expect(cond(refused, "Ready")).toMatchObject({ status: "False", reason: "VerificationError", message: msg });
+    expect(refused.status.artifact.revision).toBe(revision1);
+    const still = new Uint8Array(await (await fetch(refused.status.artifact.url)).arrayBuffer());
+    expect(still).toEqual(served);
+  }, 120_000);
+});
