@@ -12,6 +12,7 @@ import { createRegistryClient, pushArtifact, staticCredentials, type RegistryCli
 import { ocirepositoryCRD } from "../../src/k8s/index.ts";
 import { loadKubeConnection } from "../../src/k8s/client/kube.ts";
 import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
+import { FEATURE_GATE_MESSAGE } from "../../src/k8s/controller/credentials.ts";
 import { installCRDs, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
 
@@ -197,6 +198,18 @@ describe("controller registry access against real registries", () => {
     const missing = await waitReady("sa-missing", "False");
     expect(cond(missing, "FetchFailed")).toMatchObject({ reason: "AuthenticationFailed", message: `failed to get credential: serviceaccount '${NS}/nobody' not found` });
   }, 90_000);
+
+  test("serviceAccountName with a cloud provider is refused with the feature-gate message (no cloud call)", async () => {
+    await create("serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "workload" } });
+    await ocirepo("wi", "oci://123456789012.dkr.ecr.us-east-1.amazonaws.com/apps/app", { serviceAccountName: "workload", provider: "aws" });
+    const o = await waitReady("wi", "False");
+    expect(cond(o, "Ready")?.message).toBe(FEATURE_GATE_MESSAGE);
+    expect(o.status.artifact).toBeUndefined();
+  }, 60_000);
+
+  // Spec §2.3: Stalled=True FeatureGateDisabled and no FetchFailed. registryAccessFor throws USAGE for this
+  // case; the reconciler still reports every registryAccessFor error as FetchFailed/AuthenticationFailed.
+  test.todo("serviceAccountName with a cloud provider stalls as FeatureGateDisabled (needs the reconciler to stall on USAGE)");
 
   test("certSecretRef: CA for the TLS registry; client certificate for the mTLS registry (new and deprecated keys)", async () => {
     await opaque("tls-ca", { "ca.crt": pem(tls.caFile!) });

@@ -14,6 +14,7 @@
  *   reported as `failed to get credential from <provider>: …` (AuthenticationFailed).
  */
 import { createHash, X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
 import { CoreError, isCoreError, staticCredentials, type Credential, type CredentialProvider, type RegistryClientOptions } from "../../core/index.ts";
 import type { OCIRepository } from "../api/ocirepository.ts";
@@ -42,7 +43,7 @@ export interface RegistryAccessOptions {
   env?: Record<string, string | undefined>;
   /** HTTP client for cloud token exchanges. Default global `fetch`. */
   fetch?: typeof fetch;
-  /** Reads token files named by the environment. Default `Bun.file(path).text()`. */
+  /** Reads token files named by the environment. Default node:fs `readFile` (UTF-8). */
   readFile?: (path: string) => Promise<string>;
   /** Cloud endpoint overrides (local stand-ins in tests, private endpoints). Default: from `env`, else the public ones. */
   cloudEndpoints?: CloudEndpoints;
@@ -349,7 +350,7 @@ export async function registryAccessFor(kube: KubeClient, obj: OCIRepository, op
     const ctx: CloudContext = {
       env: opts.env ?? {},
       fetch: opts.fetch ?? fetch,
-      readFile: opts.readFile ?? ((p) => Bun.file(p).text()),
+      readFile: opts.readFile ?? ((p) => readFile(p, "utf8")),
       ...(opts.cloudEndpoints ? { endpoints: opts.cloudEndpoints } : {}),
       ...(signal ? { signal } : {}),
     };
