@@ -5,11 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { peerBinDir, run, startRegistry, type RegistryServer } from "../harness/index.ts";
-import { berth as berthBin, requireBinary } from "./berth-bin.ts";
+import { BERTH_BIN, berth as berthBin, requireBinary } from "./berth-bin.ts";
+import { LayoutStore } from "../../src/core/content/layout-store.ts";
+import { digestOf } from "../../src/core/oci/digest.ts";
+import { encodeIndex } from "../../src/core/oci/manifest.ts";
+import { OCI_INDEX } from "../../src/core/oci/media-types.ts";
+import { encodeBundleReferrer } from "../../src/core/sign/bundle.ts";
+import { referrersTag, signatureTag } from "../../src/core/sign/legacy.ts";
 
 const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
 const COSIGN = join(peerBinDir(), "cosign");
@@ -165,5 +171,92 @@ describe("signing from push, tag and list (compiled binary)", () => {
       expect(JSON.parse(v.stdout)[0].critical.image["docker-manifest-digest"]).toBe(digest!);
       expect((await cosign(`${reg.host}/sign-cli/app:${tag}`, "other.pub")).code).not.toBe(0);
     }
+  });
+});
+
+describe("keyless verification with the embedded public-good trusted root (compiled binary, empty dir, no network)", () => {
+  const VEC = join(import.meta.dir, "../../../shared/vectors/cosign");
+  let layout: string;
+  let empty: string;
+  let isolated: string[] = [];
+
+  beforeAll(async () => {
+    layout = join(work, "pgi-layout");
+    empty = await mkdtemp(join(tmpdir(), "berth-empty-"));
+    const store = await LayoutStore.open(layout, { create: true });
+    const read = async (p: string) => new Uint8Array(await readFile(join(VEC, p)));
+    const desc = (mediaType: string, b: Uint8Array) => ({ mediaType, digest: digestOf(b), size: b.byteLength });
+    // cosign's keyless attestation bundle (public-good Fulcio/Rekor, 2025) as a referrer of go-containerregistry's empty image.
+    const man = await read("derived/ggcr-empty-image/manifest.json");
+    const m = JSON.parse(new TextDecoder().decode(man));
+    await store.push(m.config, await read("derived/ggcr-empty-image/config.json"));
+    const subject = desc(m.mediaType, man);
+    await store.push(subject, man);
+    await store.tag(subject, "bundle");
+    const bundle = await read("cosign/oci-attestation.sigstore.json");
+    const r = encodeBundleReferrer(bundle, subject, new Date(0));
+    await store.push(r.config, new TextEncoder().encode("{}"));
+    await store.push(r.layer, bundle);
+    await store.push(r.manifest, r.manifestBytes);
+    const ix = encodeIndex({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [r.manifest] });
+    const ixd = desc(OCI_INDEX, ix);
+    await store.push(ixd, ix);
+    await store.tag(ixd, referrersTag(subject.digest));
+    // Real cosign's legacy keyless signature (public-good Fulcio/Rekor, 2023) in a .sig image.
+    const dir = "dir-img-cosign-fulcio-rekor-valid";
+    const am = await read(`containers-image/${dir}/manifest.json`);
+    const ad = desc(JSON.parse(new TextDecoder().decode(am)).mediaType, am);
+    await store.push(ad, am);
+    await store.tag(ad, "legacy");
+    const sm = await read(`derived/${dir}/sig-manifest.json`);
+    const smj = JSON.parse(new TextDecoder().decode(sm));
+    await store.push(smj.config, await read(`derived/${dir}/sig-config.json`));
+    await store.push(smj.layers[0], await read(`derived/${dir}/payload.json`));
+    const sd = desc(smj.mediaType, sm);
+    await store.push(sd, sm);
+    await store.tag(sd, signatureTag(ad.digest));
+    // A private network namespace with no interfaces up proves nothing is fetched; used where the kernel allows it.
+    if ((await run(["unshare", "-rn", "true"])).code === 0) isolated = ["unshare", "-rn"];
+  });
+  afterAll(async () => {
+    if (empty) await rm(empty, { recursive: true, force: true });
+  });
+
+  /** The binary with an empty environment, from an empty directory, without network when possible. */
+  const offline = (args: string[]) => run([...isolated, "env", "-i", `HOME=${empty}`, BERTH_BIN, ...args], { cwd: empty, timeoutMs: 60_000 });
+  const GH = ["--certificate-oidc-issuer", "https://github.com/login/oauth"];
+
+  test("cosign's keyless bundle and legacy signature verify without --trusted-root; another identity does not", async () => {
+    const b = await offline(["verify", "artifact", `oci-layout://${layout}:bundle`, "--certificate-identity", "cody@soyland.com", ...GH, "--any-predicate", "-o", "json"]);
+    expect(b.stderr).toBe("");
+    expect(b.code).toBe(0);
+    expect(JSON.parse(b.stdout).signatures[0]).toMatchObject({ format: "bundle", identity: { subject: "cody@soyland.com" }, signedAt: "2025-02-28T19:18:11Z" });
+    const l = await offline(["verify", "artifact", `oci-layout://${layout}:legacy`, "--certificate-identity", "mitr@redhat.com", ...GH, "-o", "json"]);
+    expect(l.code).toBe(0);
+    expect(JSON.parse(l.stdout).signatures[0]).toMatchObject({ format: "legacy", identity: { subject: "mitr@redhat.com" }, signedAt: "2023-01-20T20:51:33Z" });
+    const other = await offline(["verify", "artifact", `oci-layout://${layout}:legacy`, "--certificate-identity", "someone@redhat.com", ...GH]);
+    expect(other.code).toBe(7);
+    expect(other.stderr).toContain("matches no trusted identity");
+    const noId = await offline(["verify", "artifact", `oci-layout://${layout}:legacy`]);
+    expect(noId.code).toBe(2);
+  });
+});
+
+describe("secrets stay out of the output", () => {
+  test("a wrong key password and a rejected identity token are never printed", async () => {
+    const url = `${repoUrl()}:v1.0.0`;
+    const pw = "e2e-wrong-pw-4f1d2c";
+    const bad = await berth(["sign", "artifact", url, "--key", "good.key"], { COSIGN_PASSWORD: pw });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("wrong password");
+    expect(bad.stderr).not.toContain(pw);
+    const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const token = `${part({ alg: "none" })}.${part({ iss: "https://issuer.invalid", sub: "x" })}.c2VjcmV0LXNpZy0xMjM0NQ`;
+    // Nothing listens on port 1: Fulcio is unreachable, and the error must not carry the token.
+    const kl = await berth(["sign", "artifact", url, "--identity-token", token, "--fulcio-url", "http://127.0.0.1:1", "--rekor-url", "http://127.0.0.1:1", "--debug"]);
+    expect(kl.code).not.toBe(0);
+    expect(kl.stderr).toContain("Fulcio");
+    expect(kl.stderr).not.toContain(token);
+    expect(kl.stderr).not.toContain("c2VjcmV0LXNpZy0xMjM0NQ");
   });
 });

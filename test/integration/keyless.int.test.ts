@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, rekorHandler } from "@sigstore/mock";
 import { peerBinDir, run, startRegistry, type RegistryServer, type RunResult } from "../harness/index.ts";
+import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
@@ -295,6 +296,22 @@ describe("keyless signing (stand-in for public Fulcio/Rekor)", () => {
     expect(none.stderr).toContain("identity token");
   }, 240_000);
 });
+
+test("the compiled binary signs keyless in both formats and verifies (stand-in for public Fulcio/Rekor)", async () => {
+  requireBinary();
+  const bin = (args: string[], env: Record<string, string> = {}) =>
+    run(["env", "-i", `HOME=${work}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), BERTH_BIN, ...args], { cwd: work, timeoutMs: 120_000 });
+  for (const format of ["bundle", "legacy"]) {
+    const a = await freshArtifact();
+    const s = await bin(["sign", "artifact", a.url, "--format", format, ...mockFlags(), "-o", "json"], { SIGSTORE_ID_TOKEN: identityToken() });
+    expect(s.stderr).toBe("");
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ format, digest: a.digest, identity: { subject: SUBJECT } });
+    const v = await bin(["verify", "artifact", a.url, "--trusted-root", rootFile, ...identityFlags(), "-o", "json"]);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout).signatures[0].format).toBe(format);
+  }
+}, 240_000);
 
 describe("cosign verifies berth's keyless signatures with --trusted-root (stand-in for public Fulcio/Rekor)", () => {
   const INSECURE = ["--allow-insecure-registry", "--allow-http-registry"];
