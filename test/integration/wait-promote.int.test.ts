@@ -211,6 +211,29 @@ describe("berth wait / reconcile / promote against a real API server, registry a
     expect(Date.now() - t0).toBeLessThan(50_000);
   }, 90_000);
 
+  test("promote --wait of an unsigned digest to a tag Flux verifies fails fast with exit 7 (SourceVerified=False)", async () => {
+    const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    await kubeJson(kube, `/api/v1/namespaces/${NS}/secrets`, {
+      body: { apiVersion: "v1", kind: "Secret", metadata: { name: "cosign-pub", namespace: NS }, data: { "cosign.pub": Buffer.from(publicKeyPem(keys.publicKey)).toString("base64") } },
+    });
+    const repo = regClient.repository({ registry: reg.host, repository: "secure/app" });
+    const signed = await push("secure/app", "prod", { "a.yaml": "a: 1\n" });
+    await signArtifact(repo, await repo.resolve("prod"), `${reg.host}/secure/app`, createKeySigner(keys.privateKey), { format: "bundle" });
+    const body = ocirepo(NS, "secure-prod", "secure/app", { tag: "prod" });
+    await kubeJson(kube, coll(NS), { body: { ...body, spec: { ...body.spec, verify: { provider: "cosign", secretRef: { name: "cosign-pub" } } } } });
+    expect(await readyRevision(NS, "secure-prod")).toBe(`prod@${signed}`);
+
+    const unsigned = await push("secure/app", "candidate", { "a.yaml": "a: 2\n" });
+    const t0 = Date.now();
+    const r = await cli(["promote", `oci://${reg.host}/secure/app:candidate`, "--to", "prod", "--yes", "--wait", "--insecure-registry", "--timeout", "2m", ...kubeArgs(), "-o", "json"]);
+    expect(r.code).toBe(7);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const w = JSON.parse(r.out).waits;
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatchObject({ name: "secure-prod", status: "failed", reason: "VerificationError", revision: `prod@${signed}` });
+    expect((await repo.resolve("prod")).digest).toBe(unsigned);
+  }, 120_000);
+
   test("reconcile --wait reports the fetched revision; reconcile of a missing object exits 4", async () => {
     const r = await cli(["reconcile", `ocirepository/${NS}/web-staging`, "--wait", "--timeout", "1m", ...kubeArgs()]);
     expect(r.code).toBe(0);

@@ -82,6 +82,7 @@ export async function run(fromArg: string | undefined, toArg: string | undefined
   const services = createServices(f, env, undefined, s.signal);
   let plan: PromotePlan;
   let result: PromoteResult | undefined;
+  let movedAt = new Date();
   try {
     const src = await services.open(from);
     const dst = same ? src : await services.open(to);
@@ -103,6 +104,7 @@ export async function run(fromArg: string | undefined, toArg: string | undefined
       }
       if (!(await confirm(s, `promote ${digest} to ${displayRef(to)}? [y/N] `))) fail("CANCELLED", "promotion declined; nothing was changed");
     }
+    movedAt = new Date();
     if (!plan.upToDate || !same) {
       log.action(`promoting ${displayRef(from, { digest })} to ${displayRef(to)}`);
       result = await promoteArtifact(plan, src, dst, {
@@ -138,6 +140,7 @@ export async function run(fromArg: string | undefined, toArg: string | undefined
           waitForRevision(kube, t, digest, {
             timeoutMs: remaining,
             signal: s.signal,
+            since: movedAt,
             onUpdate: format === "human" && !f.quiet ? (u) => log.raw(`${updateLine(u)} [${objectName(t)}]`) : undefined,
           }),
         ),

@@ -51,6 +51,11 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Called with each distinct state of the object. Default: none. */
   onUpdate?: (s: WaitUpdate) => void;
+  /**
+   * `waitForRevision`: a SourceVerified=False that turned False at or after this time counts as the
+   * wanted digest's failure. Default: when the wait starts; a promotion passes the moment the tag moved.
+   */
+  since?: Date;
 }
 
 /** `sha256:<64 hex>`. */
@@ -150,7 +155,7 @@ export function ocirepositoriesPath(namespace?: string): string {
  * API errors other than a dropped watch are thrown as CoreErrors (AUTH_FAILED for RBAC denials).
  */
 export function waitForRevision(kube: KubeClient, target: WaitTarget, want: string, opts: WaitOptions): Promise<WaitResult> {
-  const since = new Date();
+  const since = opts.since ?? new Date();
   return waitFor(kube, target, (o) => evaluateRevision(o, want, since), opts);
 }
 
