@@ -240,7 +240,7 @@ async function pushBig(repo: string): Promise<string> {
   return push(repo, "v1", files);
 }
 
-function spawnController(ns: string, storage: string, port: number, healthPort: number, tmp: string) {
+function spawnController(ns: string, storage: string, port: number, healthPort: number, tmp: string, extra: string[] = []) {
   const proc = Bun.spawn(
     [
       BERTH_BIN,
@@ -261,6 +261,7 @@ function spawnController(ns: string, storage: string, port: number, healthPort: 
       "--events-addr=http://notification-controller.flux-system.svc.cluster.local./",
       "--helm-cache-max-size=10",
       "--feature-gates=CacheSecretsAndConfigMaps=true",
+      ...extra,
     ],
     { stdout: "pipe", stderr: "pipe", env: { HOME: "/nonexistent-berth-home", PATH: process.env.PATH, RUNTIME_NAMESPACE: ns, TMPDIR: tmp, HOSTNAME: `bin-${ns}` } },
   );
@@ -322,7 +323,7 @@ describe("the compiled binary under crash and shutdown", () => {
       const files = walk(storage).sort();
       expect(files).toEqual([`ocirepository/kill/big/${digest}.tar.gz`, "ocirepository/kill/big/latest.tar.gz"].sort());
       expect(statSync(join(storage, "ocirepository/kill/big", `${digest}.tar.gz`)).size).toBe(o.status.artifact.size);
-      const leftoverScratch = readdirSync(tmp).filter((n) => n.startsWith("berth-ocirepo-"));
+      const leftoverScratch = readdirSync(tmp).filter((n) => n.startsWith("ocirepository-"));
       logs.push(`[measure] reconciler scratch dirs left in TMPDIR by the killed process: ${leftoverScratch.length}`);
     } finally {
       second.kill("SIGTERM");
@@ -335,18 +336,39 @@ describe("the compiled binary under crash and shutdown", () => {
     console.log(logs.filter((l) => l.startsWith("[measure]")).join("\n"));
   }, 240_000);
 
-  test("SIGTERM while the artifact is being written: the reconcile finishes within the grace period, then the process exits 0", async () => {
+  test("SIGTERM mid-write: past a tiny grace period the reconcile is aborted cleanly; within the default one it finishes, then exit 0", async () => {
     requireBinary();
     const storage = join(work, "term-storage");
     const tmp = join(work, "term-tmp");
     mkdirSync(tmp);
     const digest = await pushBig("term/big");
     const [port, healthPort] = [await freePort(), await freePort()];
+    const waitReady = () => waitFor("readyz", async () => ((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined), 30_000);
+
+    const hasty = spawnController("term", storage, port, healthPort, tmp, ["--graceful-shutdown-timeout=50ms"]);
+    try {
+      await waitReady();
+      await create("term", "big", "term/big", "v1");
+      await tempFileAppears(storage, 90_000);
+      const t0 = Date.now();
+      hasty.kill("SIGTERM");
+      expect(await hasty.exited).toBe(0);
+      logs.push(`[measure] SIGTERM mid-write to exit with a 50ms grace period: ${Date.now() - t0}ms`);
+    } finally {
+      hasty.kill("SIGKILL");
+    }
+    const hastyErr = await new Response(hasty.stderr).text();
+    expect(hastyErr).toContain("grace period over");
+    // The aborted write removed its temp file and never produced the artifact.
+    expect(walk(storage).filter((f) => f.endsWith(".tmp") || f.endsWith(".tar.gz"))).toEqual([]);
+    const aborted = await kubeJson(kube, `${coll("term")}/big`);
+    expect(cond(aborted, "Ready")?.status).not.toBe("True");
+    expect(aborted.status?.artifact).toBeUndefined();
+
     const proc = spawnController("term", storage, port, healthPort, tmp);
     let code: number;
     try {
-      await waitFor("readyz", async () => ((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined), 30_000);
-      await create("term", "big", "term/big", "v1");
+      await waitReady();
       await tempFileAppears(storage, 90_000);
       const t0 = Date.now();
       proc.kill("SIGTERM");

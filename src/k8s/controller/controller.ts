@@ -154,14 +154,15 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const metrics = new ControllerMetrics();
   const seen = new Map<string, string>();
 
-  const reconcileOne = async (key: string) => {
+  const reconcileOne = async (key: string, signal: AbortSignal) => {
     const { namespace, name } = splitKey(key);
     metrics.started();
     const t0 = performance.now();
     let result: ReconcileResult = "error";
     try {
-      // The reconciler has no signal parameter yet: the queue's abort (grace period over) cannot reach it.
-      const r = await reconciler.reconcile(key);
+      // The signal aborts when the shutdown grace period runs out; the reconciler then stops where it is
+      // (artifact writes are temp file + rename, so nothing half-written is left to serve).
+      const r = await reconciler.reconcile(key, signal);
       result = r.requeueAfterMs !== undefined && r.requeueAfterMs > 0 ? "requeue_after" : "success";
       return r;
     } finally {
