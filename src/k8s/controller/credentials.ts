@@ -90,7 +90,7 @@ function secretValue(secret: Obj, key: string): string | undefined {
 }
 
 /** One `auths` entry of a pull secret, keyed the way the Kubernetes keychain matches registries. */
-interface KeychainEntry {
+export interface KeychainEntry {
   /** Normalised key (`host[:port][/path]`); also the sort key. */
   key: string;
   labels: string[];
