@@ -12,17 +12,14 @@ export const SIGSTORE_AUDIENCE = "sigstore";
 /** The claims of an identity token that matter for signing. */
 export interface TokenClaims {
   issuer: string;
-  /** What Fulcio's proof of possession is over (`email` for email issuers, else `sub`). */
+  /** What Fulcio's proof of possession is over: the `email` claim when there is one, else `sub`. */
   subject: string;
 }
-
-/** Issuers whose tokens Fulcio binds to the `email` claim. */
-const EMAIL_ISSUERS = new Set(["https://accounts.google.com", "https://oauth2.sigstore.dev/auth"]);
 
 /** Decodes a JWT's claims without verifying it. Throws USAGE, never echoing the token. */
 export function tokenClaims(token: string): TokenClaims {
   const parts = token.trim().split(".");
-  let claims: { iss?: unknown; sub?: unknown; email?: unknown } | undefined;
+  let claims: { iss?: unknown; sub?: unknown; email?: unknown; email_verified?: unknown } | undefined;
   if (parts.length === 3) {
     try {
       claims = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"));
@@ -32,9 +29,13 @@ export function tokenClaims(token: string): TokenClaims {
   }
   if (!claims || typeof claims !== "object") fail("USAGE", "the identity token is not a JWT (three base64url parts with JSON claims)");
   if (typeof claims.iss !== "string") fail("USAGE", "the identity token has no iss claim");
-  const subject = EMAIL_ISSUERS.has(claims.iss) && typeof claims.email === "string" ? claims.email : claims.sub;
-  if (typeof subject !== "string" || subject === "") fail("USAGE", "the identity token has no sub claim");
-  return { issuer: claims.iss, subject };
+  // Fulcio certifies an email identity when the token carries one, and only a verified one.
+  if (typeof claims.email === "string" && claims.email !== "") {
+    if (claims.email_verified !== true) fail("USAGE", "the identity token's email is not verified by its issuer, so Fulcio would refuse it");
+    return { issuer: claims.iss, subject: claims.email };
+  }
+  if (typeof claims.sub !== "string" || claims.sub === "") fail("USAGE", "the identity token has no sub claim");
+  return { issuer: claims.iss, subject: claims.sub };
 }
 
 /**
