@@ -171,6 +171,31 @@ describe("leader election", () => {
   }, 120_000);
 });
 
+describe("leader election", () => {
+  test("a leader whose lease is taken over stops reconciling and reports why", async () => {
+    const timing = { namespace: "le", name: "lost-lease", leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
+    const c = await start("lost", { namespace: "le", leaderElection: { ...timing, identity: "ctl-lost" } });
+    await waitFor("leads", () => (c.isLeader() ? true : undefined), 20_000);
+    const lease = await kubeJson(kube, leasePath("le", "lost-lease"));
+    // Another party writes itself in as holder (as a replica would after a network partition).
+    await kubeJson(kube, leasePath("le", "lost-lease"), {
+      method: "PUT",
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: "intruder", renewTime: new Date().toISOString().replace("Z", "000Z") } },
+    });
+    const t0 = Date.now();
+    const reason = await Promise.race([c.done, Bun.sleep(15_000).then(() => "timeout")]);
+    expect(reason).toBe("leader election lost");
+    const lostAfter = Date.now() - t0;
+    expect(lostAfter).toBeGreaterThanOrEqual(1000);
+    expect(c.isLeader()).toBe(false);
+    expect(c.metrics.render()).toContain('leader_election_master_status{name="lost-lease"} 0');
+    await c.stop();
+    // It did not release what it no longer holds.
+    expect((await kubeJson(kube, leasePath("le", "lost-lease"))).spec.holderIdentity).toBe("intruder");
+    logs.push(`[measure] leadership lost ${lostAfter}ms after the lease was taken (renew deadline 2000ms)`);
+  }, 60_000);
+});
+
 describe("sharding, metrics and health", () => {
   test("two controllers with complementary label selectors each reconcile only their shard, under separate leases", async () => {
     const s1 = "sharding.fluxcd.io/key=shard1";
