@@ -294,6 +294,10 @@ describe("keyless signing (stand-in for public Fulcio/Rekor)", () => {
     const none = await berth(["sign", "artifact", a.url, ...mockFlags()]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("identity token");
+    const typo = await berth(["sign", "artifact", a.url, "--identity-token", "no-such-file-or-token-63a1", ...mockFlags()]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("neither a readable file nor a JWT");
+    expect(typo.stderr).not.toContain("no-such-file-or-token-63a1");
   }, 240_000);
 });
 
@@ -303,7 +307,13 @@ test("the compiled binary signs keyless in both formats and verifies (stand-in f
     run(["env", "-i", `HOME=${work}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), BERTH_BIN, ...args], { cwd: work, timeoutMs: 120_000 });
   for (const format of ["bundle", "legacy"]) {
     const a = await freshArtifact();
-    const s = await bin(["sign", "artifact", a.url, "--format", format, ...mockFlags(), "-o", "json"], { SIGSTORE_ID_TOKEN: identityToken() });
+    // bundle: token from the environment; legacy: from a file named by --identity-token.
+    const tokenFile = join(work, `token-${format}`);
+    await writeFile(tokenFile, `${identityToken()}\n`);
+    const s =
+      format === "bundle"
+        ? await bin(["sign", "artifact", a.url, "--format", format, ...mockFlags(), "-o", "json"], { SIGSTORE_ID_TOKEN: identityToken() })
+        : await bin(["sign", "artifact", a.url, "--format", format, "--identity-token", tokenFile, ...mockFlags(), "-o", "json"]);
     expect(s.stderr).toBe("");
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toMatchObject({ format, digest: a.digest, identity: { subject: SUBJECT } });
