@@ -120,3 +120,17 @@ export {
   type WaitOptions,
   type TrackingOCIRepository,
 } from "./wait/wait.ts";
+
+// The reconciler's helpers, events and shared registry look-ups.
+export { validateRepositoryURL, checkDigest, canonicalRef, contentConfigChanged, verificationDue, statusPatch, type Resolution } from "./controller/reconciler.ts";
+export {
+  KubeEventRecorder,
+  NOOP_EVENT_RECORDER,
+  DEFAULT_EVENT_RECORDER_OPTIONS,
+  redactSecrets,
+  type EventRecorder,
+  type EventType,
+  type InvolvedObject,
+  type KubeEventRecorderOptions,
+} from "./controller/events.ts";
+export { SharedLookups, DEFAULT_SHARED_LOOKUPS_OPTIONS, type SharedLookupsOptions, type LookupRequest, type LookupSource } from "./controller/lookups.ts";

@@ -413,6 +413,56 @@ describe("OCIRepository reconcile passes (spec §3.13)", () => {
     expect(back.status.artifact).toEqual(art);
   }, 60_000);
 
+  test("storage: a vanished file is rebuilt, a tampered one raises ArtifactVerificationFailed; recovery emits Succeeded", async () => {
+    const d = await push("apps/store", "v1", { "a.yaml": "a: 1\n" });
+    const rev = `v1@${d}`;
+    await create("st", { url: `oci://${reg.host}/apps/store`, ref: { tag: "v1" } });
+    await firstPasses("st");
+    const art = (await getObj("st")).status.artifact;
+    const file = join(store.root, art.path);
+    client.take("st");
+
+    rmSync(file);
+    expect(await reconcile("st")).toEqual({ requeueAfterMs: 600_000 });
+    const w = client.take("st");
+    const progress = (m: string) => [
+      { type: "Reconciling", status: "True", reason: "Progressing", message: m, observedGeneration: 1 },
+      { type: "Ready", status: "Unknown", reason: "Progressing", message: m, observedGeneration: 1 },
+    ];
+    expect(w.map(conds)).toEqual([
+      progress("building artifact: disappeared from storage"),
+      progress(`building artifact: new revision '${rev}' for '${reg.host}/apps/store:v1'`),
+      [
+        { type: "Ready", status: "True", reason: "Succeeded", message: `stored artifact for digest '${rev}'`, observedGeneration: 1 },
+        { type: "ArtifactInStorage", status: "True", reason: "Succeeded", message: `stored artifact for digest '${rev}'`, observedGeneration: 1 },
+      ],
+    ]);
+    expect(w[0]!.artifact).toBeUndefined();
+    expect(w[2]!.artifact.digest).toBe(art.digest);
+    expect(await consume(w[2]!.artifact)).toEqual({ "a.yaml": "a: 1\n" });
+
+    writeFileSync(file, "tampered");
+    await reconcile("st");
+    expect((await events("st")).filter((e) => e.type === "Warning").map((e) => [e.reason, e.message])).toEqual([
+      ["ArtifactVerificationFailed", `failed to verify integrity of artifact: computed digest doesn't match '${art.digest}'`],
+    ]);
+    expect(await consume((await getObj("st")).status.artifact)).toEqual({ "a.yaml": "a: 1\n" });
+
+    // A failing spec, then the good one again: same digest, FetchFailed cleared ⇒ Succeeded, not NewArtifact.
+    await patchObj("st", { spec: { ref: { tag: "nope" } } });
+    await expect(reconcile("st")).rejects.toThrow("failed to determine artifact digest");
+    await patchObj("st", { spec: { ref: { tag: "v1" } } });
+    await reconcile("st");
+    const ok = await getObj("st");
+    expect(cond(ok.status, "FetchFailed")).toBeUndefined();
+    expect(cond(ok.status, "Ready")?.status).toBe("True");
+    const ev = await events("st");
+    const succeeded = ev.filter((e) => e.reason === "Succeeded");
+    expect(succeeded.map((e) => [e.type, e.message])).toEqual([["Normal", `stored artifact with revision '${rev}' from 'oci://${reg.host}/apps/store', origin source '${ORIGIN.source}', origin revision '${ORIGIN.revision}'`]]);
+    expect(succeeded[0]!.metadata.annotations["source.toolkit.fluxcd.io/digest"]).toBe(art.digest);
+    expect(ev.filter((e) => e.reason === "NewArtifact").map((e) => e.count)).toEqual([1]);
+  }, 60_000);
+
   test("D: registry down with an artifact: FetchFailed, old artifact kept and served; F: suspend", async () => {
     const r2 = await startRegistry();
     try {

@@ -129,6 +129,8 @@ export function splitKey(key: string): { namespace: string; name: string } {
 }
 
 const DOCKER_HUB = "index.docker.io";
+/** How upstream words the object-level workload identity stall (spec §2.3); credentials.ts throws it. */
+const FEATURE_GATE_MESSAGE = "to use spec.serviceAccountName for provider authentication";
 const REPOSITORY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_-./";
 
 /**
@@ -513,6 +515,15 @@ export class OCIRepositoryReconciler {
     return value;
   }
 
+  /** Upstream's Trace event when `secretRef` cannot be read (credentials.ts words the condition). */
+  private async traceMissingSecret(pass: Pass): Promise<void> {
+    const ref = pass.obj.spec.secretRef;
+    if (!ref) return;
+    const path = `/api/v1/namespaces/${encodeURIComponent(pass.obj.metadata.namespace)}/secrets/${encodeURIComponent(ref.name)}`;
+    const found = await this.opts.kube.get(path, pass.signal).then(() => true, () => false);
+    if (!found) await this.event(pass, "Trace", Reasons.AuthenticationFailed, `auth secret '${ref.name}' not found`);
+  }
+
   /** §3.5: credentials, URL, revision, verification, skip check, pull. */
   private async reconcileSource(pass: Pass, tmp: string, interval: number): Promise<SourceResult> {
     const { obj, set } = pass;
@@ -527,7 +538,10 @@ export class OCIRepositoryReconciler {
       access = await registryAccessFor(this.opts.kube, obj, { signal });
     } catch (e) {
       if (pass.signal?.aborted) throw e;
-      this.fetchFailed(pass, Reasons.AuthenticationFailed, errText(e));
+      const msg = errText(e);
+      if (msg.startsWith(FEATURE_GATE_MESSAGE)) throw new ReconcileError("stalling", Reasons.FeatureGateDisabled, msg);
+      await this.traceMissingSecret(pass);
+      this.fetchFailed(pass, Reasons.AuthenticationFailed, msg);
     }
     let repoName: { registry: string; repository: string };
     try {
