@@ -3,7 +3,17 @@
  * and its implementation over src/k8s's `KubeClient` and self-restarting `Informer`.
  */
 import { parse as parseYaml } from "yaml";
-import { Informer, KubeClient, type KubeConnection } from "../k8s/index.ts";
+import {
+  findTrackingOCIRepositories,
+  Informer,
+  KubeClient,
+  waitForRevision,
+  type KubeConnection,
+  type TrackingOCIRepository,
+  type WaitOptions,
+  type WaitResult,
+  type WaitTarget,
+} from "../k8s/index.ts";
 
 type Obj = Record<string, any>;
 
@@ -30,6 +40,10 @@ export interface ClusterClient {
   get(path: string, signal?: AbortSignal): Promise<Obj>;
   /** JSON merge patch of a path. */
   mergePatch(path: string, patch: Obj, signal?: AbortSignal): Promise<Obj>;
+  /** OCIRepositories in any namespace that follow `url`'s tag `tag` (src/k8s `findTrackingOCIRepositories`). */
+  findTracking(url: string, tag: string, signal?: AbortSignal): Promise<TrackingOCIRepository[]>;
+  /** Follows one OCIRepository until it reports revision `want` (src/k8s `waitForRevision`). */
+  waitForRevision(target: WaitTarget, want: string, opts: WaitOptions): Promise<WaitResult>;
   /** Closes the connections. */
   close(): Promise<void>;
 }
@@ -77,6 +91,8 @@ export function createClusterClient(conn: KubeConnection, context: string, opts:
     },
     get: (p, signal) => client.get(p, signal),
     mergePatch: (p, patch, signal) => client.mergePatch(p, patch, signal),
+    findTracking: (url, tag, signal) => findTrackingOCIRepositories(client, url, tag, signal ? { signal } : {}),
+    waitForRevision: (target, want, o) => waitForRevision(client, target, want, o),
     close: () => client.close(),
   };
 }

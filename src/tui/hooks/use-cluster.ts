@@ -15,14 +15,14 @@ const cache = new WeakMap<TuiServices, Map<string, Promise<ClusterClient>>>();
 /**
  * The cluster client of `context` (undefined: the configured one), shared by every screen of the app
  * so the list and an object's page use one connection pool. `none` when the app has no Kubernetes
- * access at all.
+ * access at all. Nothing connects while `enabled` is false (screens that need a cluster only later).
  */
-export default function useCluster(context: string | undefined): ClusterConnection {
+export default function useCluster(context: string | undefined, enabled = true): ClusterConnection {
   const services = useServices();
   const [state, setState] = useState<ClusterConnection>(services.kube ? { status: "connecting" } : { status: "none" });
   useEffect(() => {
     const kube = services.kube;
-    if (!kube) return;
+    if (!kube || !enabled) return;
     let clients = cache.get(services);
     if (!clients) cache.set(services, (clients = new Map()));
     const key = context ?? "";
@@ -42,6 +42,6 @@ export default function useCluster(context: string | undefined): ClusterConnecti
     return () => {
       live = false;
     };
-  }, [services, context]);
+  }, [services, context, enabled]);
   return state;
 }

@@ -5,6 +5,7 @@ import { errorMessage, listTags, planPromotion, promote } from "../api.ts";
 import DiffPanel, { splitHeight } from "../components/DiffPanel.tsx";
 import Table from "../components/Table.tsx";
 import useAsync from "../hooks/use-async.ts";
+import useCluster from "../hooks/use-cluster.ts";
 import useKeys from "../hooks/use-keys.ts";
 import useRepos from "../hooks/use-repos.ts";
 import useSpinner from "../hooks/use-spinner.ts";
@@ -12,8 +13,13 @@ import useTable from "../hooks/use-table.ts";
 import { actionFor, KEYMAPS, tableAction } from "../keymap.ts";
 import { createDiffView, diffViewReducer, type DiffViewAction, type DiffViewState } from "../models/diff-view.ts";
 import { createPromote, promoteReducer, type PromotePlan } from "../models/promote.ts";
+import { createTracking, trackerLine, trackingReducer, trackingSummary } from "../models/tracking.ts";
+import { useServices } from "../services.ts";
 import { fit, shortDigest } from "../render/tag-row.ts";
 import { isSignatureOrReferrerTag, sortTags, type TreeDiff } from "../../core/index.ts";
+
+/** How long the OCIRepositories tracking a promoted tag are followed (their interval may be minutes). */
+export const TRACK_TIMEOUT_MS = 15 * 60_000;
 
 /** Props of {@link PromoteView}. */
 export interface PromoteViewProps {
@@ -71,6 +77,42 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
       (e) => dispatch({ kind: "failed", error: errorMessage(e) }),
     );
   }, [state, repos, repo, app]);
+
+  // After the retag: follow the cluster's OCIRepositories that track the target (registry repos only).
+  const hasKube = Boolean(useServices().kube);
+  const follow = state.step === "done" && hasKube && repo.startsWith("oci://");
+  const conn = useCluster(undefined, follow);
+  const [tracking, track] = useReducer(trackingReducer, undefined, createTracking);
+  const followed = useRef<PromotePlan | undefined>(undefined);
+  // The waits live as long as the screen, not as long as one run of the effect below.
+  const following = useRef<AbortController | undefined>(undefined);
+  useEffect(() => () => following.current?.abort(), []);
+  useEffect(() => {
+    if (!follow || state.step !== "done") return;
+    if (conn.status === "error") return track({ kind: "failed", error: conn.error });
+    if (conn.status !== "ok" || followed.current === state.plan) return;
+    followed.current = state.plan;
+    const { target, sourceDigest } = state.plan;
+    const client = conn.client;
+    const ac = new AbortController();
+    following.current = ac;
+    track({ kind: "find" });
+    client.findTracking(repo, target, ac.signal).then(
+      (objects) => {
+        if (ac.signal.aborted) return;
+        track({ kind: "found", objects });
+        for (const o of objects) {
+          const key = `${o.namespace}/${o.name}`;
+          client.waitForRevision(o, sourceDigest, { timeoutMs: TRACK_TIMEOUT_MS, signal: ac.signal, onUpdate: (update) => track({ kind: "update", key, update }) }).then(
+            (result) => track({ kind: "result", key, result }),
+            (e) => ac.signal.aborted || track({ kind: "error", key, error: errorMessage(e) }),
+          );
+        }
+      },
+      (e) => ac.signal.aborted || track({ kind: "failed", error: errorMessage(e) }),
+    );
+  }, [follow, conn, state, repo]);
+  const trackSpin = useSpinner(tracking.step === "finding" || (tracking.step === "following" && tracking.trackers.some((x) => x.outcome === "waiting")));
 
   useKeys((name) => {
     const action = actionFor(KEYMAPS.promote, name);
@@ -141,7 +183,22 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
             {fit(question, w)}
           </Text>
           {summary ? <Text color={t.dim}>{summary}</Text> : null}
-          {diff && diff.entries.length > 0 ? <DiffPanel state={diff} app={app} listHeight={listHeight} patchHeight={patchHeight} /> : null}
+          {tracking.step !== "idle" ? (
+            <Box flexDirection="column">
+              <Text bold color={tracking.step === "failed" ? t.error : t.accent} wrap="truncate">
+                {fit(trackingSummary(tracking, `${repo}:${p.target}`, trackSpin), w)}
+              </Text>
+              {tracking.step === "following"
+                ? tracking.trackers.slice(0, Math.max(1, app.height - 4)).map((x) => (
+                    <Text key={x.key} color={x.outcome === "ready" ? t.added : x.outcome === "waiting" ? undefined : t.error} wrap="truncate">
+                      {fit(trackerLine(x, trackSpin), w)}
+                    </Text>
+                  ))
+                : null}
+            </Box>
+          ) : diff && diff.entries.length > 0 ? (
+            <DiffPanel state={diff} app={app} listHeight={listHeight} patchHeight={patchHeight} />
+          ) : null}
         </Box>
       );
     }

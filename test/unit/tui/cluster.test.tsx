@@ -2,6 +2,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { cleanup, render } from "ink-testing-library";
 import App from "../../../src/tui/app.tsx";
 import type { ClusterClient, KubeAccess, WatchHandlers } from "../../../src/tui/cluster-client.ts";
+import type { TrackingOCIRepository, WaitOptions, WaitResult, WaitTarget } from "../../../src/k8s/index.ts";
 import Timeline from "../../../src/tui/components/Timeline.tsx";
 import { buildTimeline } from "../../../src/tui/models/cluster.ts";
 import { createTable, tableReducer } from "../../../src/tui/models/table-model.ts";
@@ -32,6 +33,18 @@ class FakeCluster implements ClusterClient {
     this.patches.push({ path, patch });
     return {};
   }
+  tracking: TrackingOCIRepository[] = [];
+  waits: { target: WaitTarget; want: string; opts: WaitOptions }[] = [];
+  async findTracking(url: string, tag: string) {
+    this.found.push(`${url}:${tag}`);
+    return this.tracking;
+  }
+  found: string[] = [];
+  waitForRevision(target: WaitTarget, want: string, opts: WaitOptions): Promise<WaitResult> {
+    this.waits.push({ target, want, opts });
+    return new Promise((resolve) => (this.finish[`${target.namespace}/${target.name}`] = resolve));
+  }
+  finish: Record<string, (r: WaitResult) => void> = {};
   async close() {}
   /** Delivers a list of `objs` on the watch of `path`, as the informer does. */
   list(path: string, objs: Obj[]) {
@@ -234,4 +247,46 @@ test("Timeline component: oldest first, warnings marked, selection shown", () =>
   expect(lines[2]).toMatch(/^▸ 2026-03-01 10:00:02 Ready=True\s+Succeeded: stored artifact for digest/);
   const empty = render(<Timeline entries={[]} state={createTable(5)} width={40} theme={MONO_THEME} />);
   expect(empty.lastFrame()).toContain("no conditions or Events yet");
+});
+
+test("after a promote: the OCIRepositories tracking the target are followed until they report the new digest", async () => {
+  const { services: svc, digests } = await sampleRepo();
+  fake.tracking = [
+    { namespace: "apps", name: "web", ref: { tag: "prod" } },
+    { namespace: "prod", name: "web", ref: { semver: ">=1.0.0" } },
+  ];
+  const r = render(<App services={{ ...svc, kube: services.kube! }} initial={[{ kind: "repos" }, { kind: "tags", repo: "oci://mem/app" }, { kind: "promote", repo: "oci://mem/app", source: "v1.1.0" }]} color={false} size={{ columns: 100, rows: 24 }} />);
+  const until = async (pred: (f: string) => boolean, what: string) => {
+    for (let i = 0; i < 500; i++) {
+      if (pred(r.lastFrame() ?? "")) return r.lastFrame() ?? "";
+      await sleep(10);
+    }
+    throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
+  };
+  await until((f) => f.includes("TARGET TAG") && f.includes("prod"), "pick");
+  expect(connects).toEqual([]);
+  for (const k of ["n", ..."prod", "\r"]) {
+    r.stdin.write(k);
+    await sleep(20);
+  }
+  await until((f) => f.includes("Promote v1.1.0 to prod?"), "review");
+  r.stdin.write("y");
+  let f = await until((f) => f.includes("✔ promoted") && fake.waits.length === 2, "done and following");
+  expect(fake.found).toEqual(["oci://mem/app:prod"]);
+  expect(fake.waits.map((w) => [`${w.target.namespace}/${w.target.name}`, w.want])).toEqual([
+    ["apps/web", digests.v2!],
+    ["prod/web", digests.v2!],
+  ]);
+  fake.waits[0]!.opts.onUpdate!({ revision: `prod@${digests.v1}`, ready: "True", suspended: false });
+  const short = (d: string) => d.slice(0, 19);
+  f = await until((f) => f.includes(`apps/web (tag prod)  prod@${short(digests.v1!)}  waiting (Ready=True)`), "old revision shown");
+  expect(f).toContain("cluster: 0/2 OCIRepositories tracking oci://mem/app:prod report the new digest");
+  expect(f).toContain("prod/web (semver >=1.0.0)  -  waiting (Ready=-)");
+  fake.finish["apps/web"]!({ status: "ready", revision: `prod@${digests.v2}` });
+  fake.finish["prod/web"]!({ status: "timeout", revision: `v1.1.0@${digests.v1}`, message: "not moved" });
+  f = await until((f) => f.includes("1/2 OCIRepositories"), "one ready");
+  expect(f).toContain(`✔ apps/web (tag prod)  prod@${short(digests.v2!)}  has the new revision`);
+  expect(f).toContain(`⌛ prod/web (semver >=1.0.0)  v1.1.0@${short(digests.v1!)}  timeout: not moved`);
+  r.unmount();
+  expect(fake.waits.every((w) => w.opts.signal?.aborted)).toBe(true);
 });
