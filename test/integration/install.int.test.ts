@@ -4,8 +4,16 @@ import { ocirepositoryCRD } from "../../src/k8s/api/crd.ts";
 import { installManifests, objectPath, type KubeObject } from "../../src/k8s/install/manifests.ts";
 import { runMain } from "../../src/main.ts";
 import { VERSION } from "../../src/cli/version.ts";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { createRegistryClient, pushArtifact } from "../../src/core/index.ts";
 import { kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
-import { berth, requireBinary } from "../e2e/berth-bin.ts";
+import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { freePort } from "../harness/free-port.ts";
+import { BERTH_BIN, berth, requireBinary } from "../e2e/berth-bin.ts";
 
 const KINDS = ["CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"];
 
@@ -88,11 +96,15 @@ describe("berth install --export", () => {
 
 describe("berth install against a real API server", () => {
   let kube: KubeServer;
+  let reg: RegistryServer;
+  let work: string;
   beforeAll(async () => {
-    kube = await startKube();
+    work = mkdtempSync(join(tmpdir(), "berth-install-test-"));
+    [kube, reg] = await Promise.all([startKube(), startRegistry()]);
   }, 120_000);
   afterAll(async () => {
-    await kube?.stop();
+    await Promise.all([kube?.stop(), reg?.stop()]);
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   const get = (o: KubeObject) => kubeJson(kube, objectPath(o));
@@ -222,4 +234,104 @@ describe("berth install against a real API server", () => {
     await ns.arrayBuffer();
     expect(ns.status).toBe(404);
   });
+
+  test(
+    "the Deployment's container, run as the compiled binary with its exact args and the ServiceAccount's token, serves probes, leads and reconciles",
+    async () => {
+      requireBinary();
+      const ns = "berth-run";
+      const objs = installManifests({ namespace: ns, image: "example.com/berth:run", version: VERSION });
+      const installed = await inProcess(["install", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--image", "example.com/berth:run", "-q"]);
+      expect(installed.stderr).toBe("");
+      expect(installed.code).toBe(0);
+
+      // The pod's identity: a token for the ServiceAccount (TokenRequest, as the kubelet gets one).
+      const tr = await kubeJson(kube, `/api/v1/namespaces/${ns}/serviceaccounts/berth-controller/token`, {
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
+      });
+      const kubeconfig = parseYaml(readFileSync(kube.kubeconfigPath, "utf8")) as Obj;
+      kubeconfig.users[0].user = { token: tr.status.token };
+      const kubeconfigPath = join(work, "sa-kubeconfig");
+      writeFileSync(kubeconfigPath, stringifyYaml(kubeconfig));
+
+      // The container's args as the kubelet would pass them: $(RUNTIME_NAMESPACE) expanded; only the
+      // listen addresses (free loopback ports) and the storage dir (an emptyDir in a pod) differ.
+      const c = container(objs);
+      const [storagePort, metricsPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+      const local: Record<string, string> = {
+        "--storage-path=/data": `--storage-path=${join(work, "data")}`,
+        "--storage-addr=:9090": `--storage-addr=127.0.0.1:${storagePort}`,
+        "--metrics-addr=:8080": `--metrics-addr=127.0.0.1:${metricsPort}`,
+        "--health-addr=:9440": `--health-addr=127.0.0.1:${healthPort}`,
+      };
+      const args = (c.args as string[]).map((a) => (local[a] ?? a).replaceAll("$(RUNTIME_NAMESPACE)", ns));
+      expect(args.filter((a) => !Object.values(local).includes(a))).toEqual(["--controller", `--storage-adv-addr=berth-controller.${ns}.svc.cluster.local.`, "--enable-leader-election"]);
+      const proc = Bun.spawn([BERTH_BIN, ...args, "--kubeconfig", kubeconfigPath], {
+        env: { HOME: "/nonexistent-berth-home", RUNTIME_NAMESPACE: ns, HOSTNAME: "berth-controller-test-pod" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const stderr = new Response(proc.stderr).text();
+      try {
+        const until = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
+          const deadline = Date.now() + 60_000;
+          while (Date.now() < deadline) {
+            const v = await probe().catch(() => undefined);
+            if (v !== undefined) return v;
+            if (proc.exitCode !== null) throw new Error(`controller exited ${proc.exitCode} while waiting for ${what}:\n${await stderr}`);
+            await Bun.sleep(200);
+          }
+          proc.kill();
+          throw new Error(`timed out waiting for ${what}:\n${await stderr}`);
+        };
+        const probe = (path: string) => until(path, async () => ((await fetch(`http://127.0.0.1:${healthPort}${path}`)).status === 200 ? true : undefined));
+        await probe("/healthz");
+        await probe("/readyz");
+        const lease = await until("the Lease", async () => {
+          const l = await kubeJson(kube, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/berth-controller-leader-election`);
+          return l.spec?.holderIdentity ? l : undefined;
+        });
+        expect(lease.spec.holderIdentity).toContain("berth-controller-test-pod");
+
+        const client = createRegistryClient({ insecure: true });
+        const src = mkdtempSync(join(work, "src-"));
+        writeFileSync(join(src, "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: installed\n");
+        try {
+          await pushArtifact(src, client.repository({ registry: reg.host, repository: "install/app" }), "v1", {
+            metadata: { source: "https://example.com/app.git", revision: `main@sha1:${"b".repeat(40)}` },
+          });
+        } finally {
+          await client.close();
+        }
+        // An OCIRepository in another namespace: the ClusterRole must cover it.
+        await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "apps" } } });
+        await kubeJson(kube, "/apis/source.toolkit.fluxcd.io/v1/namespaces/apps/ocirepositories", {
+          body: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "OCIRepository", metadata: { name: "app", namespace: "apps" }, spec: { url: `oci://${reg.host}/install/app`, ref: { tag: "v1" }, interval: "10m", insecure: true } },
+        });
+        const ready = await until("Ready=True", async () => {
+          const o = await kubeJson(kube, "/apis/source.toolkit.fluxcd.io/v1/namespaces/apps/ocirepositories/app");
+          return o.status?.conditions?.some((x: Obj) => x.type === "Ready" && x.status === "True") ? o : undefined;
+        });
+        expect(ready.metadata.finalizers).toContain("finalizers.fluxcd.io");
+        const url = new URL(ready.status.artifact.url);
+        // The advertised address is the Service's name: port 80, no port in the URL.
+        expect(`${url.protocol}//${url.host}`).toBe(`http://berth-controller.${ns}.svc.cluster.local.`);
+        const served = await fetch(`http://127.0.0.1:${storagePort}${url.pathname}`);
+        expect(served.status).toBe(200);
+        expect(`sha256:${createHash("sha256").update(new Uint8Array(await served.arrayBuffer())).digest("hex")}`).toBe(ready.status.artifact.digest);
+        const events = await until("an event", async () => {
+          const list = await kubeJson(kube, "/api/v1/namespaces/apps/events");
+          return list.items.length > 0 ? list.items : undefined;
+        });
+        expect(events.some((e: Obj) => e.involvedObject?.name === "app")).toBe(true);
+        expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+      } finally {
+        proc.kill("SIGTERM");
+        await proc.exited;
+      }
+      const log = await stderr;
+      expect(log).not.toMatch(/forbidden/i);
+    },
+    180_000,
+  );
 });

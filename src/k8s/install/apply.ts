@@ -4,7 +4,7 @@
  * `berth install` is idempotent and an upgrade takes over the fields berth owns.
  */
 import { fail } from "../../core/index.ts";
-import type { KubeClient } from "../client/kube.ts";
+import { kubeStatusOf, type KubeClient } from "../client/kube.ts";
 import { describeObject, objectPath, type KubeObject } from "./manifests.ts";
 
 /** Options of {@link applyObjects}. */
@@ -68,13 +68,18 @@ export interface WaitOptions {
 export const DEFAULT_WAIT_OPTIONS = { timeoutMs: 60_000, intervalMs: 250 } as const;
 
 interface CRDStatus {
+  spec: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
+/** Statuses a list answers with while a new resource's storage or discovery is still being set up. */
+const NOT_YET_SERVED = new Set([404, 429, 503]);
+
 /**
- * Polls the CustomResourceDefinition `name` until its `Established` condition is True (the API
- * server then serves the new resource). Throws REGISTRY_UNAVAILABLE with the last condition seen on
- * timeout, CANCELLED on abort.
+ * Polls the CustomResourceDefinition `name` until its `Established` condition is True and a list of
+ * each served version answers (right after Established the API server may still say 429 "storage is
+ * (re)initializing", so a `kubectl apply` of an OCIRepository straight after install could fail).
+ * Throws REGISTRY_UNAVAILABLE with the last state seen on timeout, CANCELLED on abort.
  */
 export async function waitForCRD(client: KubeClient, name: string, options: WaitOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_OPTIONS.timeoutMs;
@@ -84,9 +89,12 @@ export async function waitForCRD(client: KubeClient, name: string, options: Wait
   for (;;) {
     const crd = await client.get<CRDStatus>(path, options.signal);
     const conds = crd.status?.conditions ?? [];
-    if (conds.some((c) => c.type === "Established" && c.status === "True")) return;
+    let why: string | undefined = conds.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ""}`).join(", ") || "no conditions yet";
+    if (conds.some((c) => c.type === "Established" && c.status === "True")) {
+      why = await notServed(client, crd, options.signal);
+      if (why === undefined) return;
+    }
     if (Date.now() >= deadline) {
-      const why = conds.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ""}`).join(", ") || "no conditions yet";
       fail("REGISTRY_UNAVAILABLE", `CustomResourceDefinition ${name} not established after ${timeoutMs / 1000}s: ${why}`, {
         hint: "check the API server's health, or look at the CRD with kubectl describe crd",
       });
@@ -103,4 +111,19 @@ export async function waitForCRD(client: KubeClient, name: string, options: Wait
       );
     }).catch((e: unknown) => fail("CANCELLED", `waiting for CustomResourceDefinition ${name}: cancelled`, undefined, e));
   }
+}
+
+/** Why some served version of `crd` does not list yet, or undefined when all do. */
+async function notServed(client: KubeClient, crd: CRDStatus, signal: AbortSignal | undefined): Promise<string | undefined> {
+  for (const v of crd.spec.versions.filter((x) => x.served)) {
+    const path = `/apis/${crd.spec.group}/${v.name}/${crd.spec.names.plural}?limit=1`;
+    try {
+      await client.get(path, signal);
+    } catch (e) {
+      const status = kubeStatusOf(e);
+      if (status !== undefined && NOT_YET_SERVED.has(status)) return `${v.name} not served yet (HTTP ${status})`;
+      throw e;
+    }
+  }
+  return undefined;
 }
