@@ -12,7 +12,8 @@ import { startController, type RunningController } from "../../src/k8s/controlle
 import { runMain } from "../../src/main.ts";
 import { installCRDs, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
-import { berth, requireBinary } from "../e2e/berth-bin.ts";
+import { BERTH_BIN, berth, requireBinary } from "../e2e/berth-bin.ts";
+import { run } from "../harness/index.ts";
 
 const NS = "berth-wait";
 const OTHER_NS = "berth-wait-other";
@@ -243,4 +244,26 @@ describe("berth wait / reconcile / promote against a real API server, registry a
     const missing = await cli(["reconcile", `ocirepository/${NS}/nope`, ...kubeArgs()]);
     expect(missing.code).toBe(4);
   }, 90_000);
+
+  test("the compiled binary on a terminal (script(1) pty): promote asks; n changes nothing (exit 130), y promotes", async () => {
+    requireBinary();
+    const a = await push("prompt/app", "a", { "x.yaml": "x: 1\n" });
+    const b = await push("prompt/app", "b", { "x.yaml": "x: 2\n" });
+    const repo = regClient.repository({ registry: reg.host, repository: "prompt/app" });
+    const promote = (answer: string) =>
+      run(["script", "-qec", `${BERTH_BIN} promote oci://${reg.host}/prompt/app:a --to b --insecure-registry`, "/dev/null"], {
+        stdin: answer,
+        timeoutMs: 60_000,
+        env: { HOME: "/nonexistent-berth-home", NO_COLOR: "1", TERM: "dumb" },
+      });
+    const no = await promote("n\n");
+    expect(no.stdout).toContain(`promote ${a} to ${reg.host}/prompt/app:b? [y/N]`);
+    expect(no.stdout).toContain("1 file changed (1 modified)");
+    expect(no.code).toBe(130);
+    expect((await repo.resolve("b")).digest).toBe(b);
+    const yes = await promote("y\n");
+    expect(yes.code).toBe(0);
+    expect(yes.stdout).toContain(`✔ ${reg.host}/prompt/app:b now points at ${a}`);
+    expect((await repo.resolve("b")).digest).toBe(a);
+  }, 120_000);
 });
