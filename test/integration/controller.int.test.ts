@@ -116,6 +116,13 @@ describe("berth --controller against a real API server and registry", () => {
     expect(cond(ready, "ArtifactInStorage").message).toBe(`stored artifact for digest 'stable@${digest1}'`);
     expect(cond(ready, "Reconciling")).toBeUndefined();
 
+    const evs = await kubeJson(kube, `/api/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent("involvedObject.name=podinfo")}`);
+    expect(evs.items.map((e: { type: string; reason: string; message: string }) => [e.type, e.reason, e.message])).toContainEqual([
+      "Normal",
+      "NewArtifact",
+      `stored artifact with revision 'stable@${digest1}' from 'oci://${reg.host}/apps/podinfo', origin source 'https://example.com/repo.git', origin revision 'main@sha1:${"a".repeat(40)}'`,
+    ]);
+
     const res = await fetch(art.url);
     expect(res.status).toBe(200);
     const bytes = new Uint8Array(await res.arrayBuffer());
