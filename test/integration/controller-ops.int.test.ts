@@ -122,6 +122,9 @@ describe("leader election", () => {
     const lease = await kubeJson(kube, leasePath("le", "berth-controller-leader-election"));
     expect(lease.spec.holderIdentity).toBe("ctl-a");
     expect(lease.spec.leaseDurationSeconds).toBe(3);
+    // As upstream, a standby does not serve artifacts: its file server starts when it is elected.
+    expect(b.storageAddress).toBe("");
+    expect(a.storageAddress).toMatch(/^127\.0\.0\.1:\d+$/);
 
     const d1 = await push("le/one", "v1", { "a.yaml": "a: 1\n" });
     const d2 = await push("le/two", "v1", { "b.yaml": "b: 2\n" });

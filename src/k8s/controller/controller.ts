@@ -77,8 +77,11 @@ export interface ControllerOptions {
 
 /** A running controller. */
 export interface RunningController {
-  /** The advertised storage address (host:port). */
-  storageAddress: string;
+  /**
+   * The advertised storage address (host:port). With leader election the file server starts only once
+   * elected (as upstream: a standby has no artifacts to serve), so it is "" until then.
+   */
+  readonly storageAddress: string;
   /** Bound `/metrics` address, when served. */
   metricsAddress?: string;
   /** Bound `/healthz` `/readyz` address, when served. */
@@ -143,14 +146,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   await mkdir(opts.storagePath, { recursive: true });
   const server = new ArtifactFileServer({ root: opts.storagePath, advertisedAddress: opts.storageAdvAddr });
   const { host, port } = parseListenAddr(opts.storageAddr ?? D.storageAddr);
-  await server.listen(port, host);
-  const store = new ArtifactStore({
-    root: opts.storagePath,
-    advertisedAddress: server.advertisedAddress,
-    retentionTTL: opts.artifactRetentionTTLMs ?? D.artifactRetentionTTLMs,
-    retentionRecords: opts.artifactRetentionRecords ?? D.artifactRetentionRecords,
-  });
-  const reconciler = new OCIRepositoryReconciler({ kube, store, log: (m) => log(m, "info") });
+  let storageAddress = "";
+  let reconciler: OCIRepositoryReconciler | undefined;
   const metrics = new ControllerMetrics();
   const seen = new Map<string, string>();
 
@@ -162,7 +159,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     try {
       // The signal aborts when the shutdown grace period runs out; the reconciler then stops where it is
       // (artifact writes are temp file + rename, so nothing half-written is left to serve).
-      const r = await reconciler.reconcile(key, signal);
+      const r = await reconciler!.reconcile(key, signal);
       result = r.requeueAfterMs !== undefined && r.requeueAfterMs > 0 ? "requeue_after" : "success";
       return r;
     } finally {
@@ -218,8 +215,18 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   let leader = election === undefined;
   let elector: LeaderElector | undefined;
   const beginReconciling = async () => {
+    await server.listen(port, host);
+    storageAddress = server.advertisedAddress;
+    const store = new ArtifactStore({
+      root: opts.storagePath,
+      advertisedAddress: storageAddress,
+      retentionTTL: opts.artifactRetentionTTLMs ?? D.artifactRetentionTTLMs,
+      retentionRecords: opts.artifactRetentionRecords ?? D.artifactRetentionRecords,
+    });
+    reconciler = new OCIRepositoryReconciler({ kube, store, log: (m) => log(m, "info") });
     const swept = await sweepTempFiles(opts.storagePath);
     for (const p of swept) log(`removed leftover temp file ${p}`, "info");
+    log(`serving ${opts.storagePath} at ${storageAddress}`);
     queue.resume();
   };
   if (election) {
@@ -236,7 +243,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       log,
       onStartedLeading: () => {
         leader = true;
-        void beginReconciling();
+        beginReconciling().catch((e) => {
+          log(`starting the file server on ${opts.storageAddr ?? D.storageAddr}: ${(e as Error).message}`, "error");
+          resolveDone("file server failed");
+        });
       },
       onStoppedLeading: () => {
         leader = false;
@@ -271,14 +281,24 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     throw e;
   }
 
+  if (!elector) {
+    try {
+      await beginReconciling();
+    } catch (e) {
+      await Promise.all(servers.map((s) => s.close()));
+      await kube.close();
+      throw e;
+    }
+  }
   const stopInformer = informer.start();
-  if (elector) elector.start();
-  else await beginReconciling();
-  log(`controller started: watching ${path}${opts.labelSelector ? `?labelSelector=${opts.labelSelector}` : ""}, serving ${opts.storagePath} at ${server.advertisedAddress}`);
+  elector?.start();
+  log(`controller started: watching ${path}${opts.labelSelector ? `?labelSelector=${opts.labelSelector}` : ""}${elector ? ", campaigning for the leader lease" : ""}`);
 
   let stopped: Promise<boolean> | undefined;
   return {
-    storageAddress: server.advertisedAddress,
+    get storageAddress() {
+      return storageAddress;
+    },
     metricsAddress,
     healthAddress,
     metrics,
@@ -296,7 +316,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         await elector?.stop(election?.releaseOnCancel ?? true);
         await Promise.all(servers.map((s) => s.close()));
         // With reconciles still running, their requests would hold these pools open: close without waiting.
-        const closing = Promise.all([reconciler.close(), server.close(1000), kube.close()]);
+        const closing = Promise.all([reconciler?.close(), server.close(1000), kube.close()]);
         if (drained) await closing;
         else void closing.catch(() => undefined);
         resolveDone("stopped");
