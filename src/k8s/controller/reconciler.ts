@@ -90,6 +90,10 @@ export interface ReconcilerOptions {
   lookups?: SharedLookups<Resolution>;
   /** Delay of the pass that follows adding the finalizer (upstream's rate-limited requeue). Default 750 ms. */
   finalizerRequeueMs?: number;
+  /** Environment for cloud provider credentials (`AWS_*`, `AZURE_*`, token files). Default `{}`. */
+  env?: Record<string, string | undefined>;
+  /** A registry client unused this long is closed (its key changes when a secret or cloud token rotates). Default 30 min. */
+  clientIdleMs?: number;
 }
 
 /** Go `time.ParseDuration` for the units Kubernetes durations use (h, m, s, ms). */
@@ -267,6 +271,7 @@ export class OCIRepositoryReconciler {
   private readonly lookups: SharedLookups<Resolution>;
   /** Registry clients by `RegistryAccess.key`: objects with the same access share connections and tokens. */
   private readonly registries = new Map<string, RegistryClient>();
+  private readonly lastUsed = new Map<string, number>();
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -282,6 +287,9 @@ export class OCIRepositoryReconciler {
   }
 
   private registry(access: RegistryAccess): RegistryClient {
+    const now = Date.now();
+    this.lastUsed.set(access.key, now);
+    this.evictIdleClients(now);
     let c = this.registries.get(access.key);
     if (!c) {
       const options = { ...access.options, retry: { maxAttempts: 3, maxTotalMs: 20_000, ...access.options.retry } };
@@ -289,6 +297,22 @@ export class OCIRepositoryReconciler {
       this.registries.set(access.key, c);
     }
     return c;
+  }
+
+  /**
+   * Closes clients not used for `clientIdleMs`: a rotated secret or cloud token gives a new key, and
+   * the old client would otherwise keep its connections and cached credentials for good. A client
+   * still in use by a running pass was touched at its start, so it is never this old.
+   */
+  private evictIdleClients(now: number): void {
+    const idle = this.opts.clientIdleMs ?? 30 * 60_000;
+    for (const [key, at] of this.lastUsed) {
+      if (now - at < idle) continue;
+      const c = this.registries.get(key);
+      this.registries.delete(key);
+      this.lastUsed.delete(key);
+      void c?.close().catch(() => undefined);
+    }
   }
 
   /** Request counters summed over every registry client (tests and metrics). */
@@ -535,7 +559,7 @@ export class OCIRepositoryReconciler {
 
     let access: RegistryAccess;
     try {
-      access = await registryAccessFor(this.opts.kube, obj, { signal });
+      access = await registryAccessFor(this.opts.kube, obj, { signal, env: this.opts.env, log: this.opts.log });
     } catch (e) {
       if (pass.signal?.aborted) throw e;
       const msg = errText(e);
