@@ -40,6 +40,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  console.log(logs.filter((l) => l.startsWith("[measure]")).join("\n"));
   await Promise.all(running.map((c) => c.stop()));
   await regClient?.close();
   await Promise.all([kube?.stop(), reg?.stop()]);
@@ -170,7 +171,6 @@ describe("leader election", () => {
     expect(final.spec.holderIdentity).toBe("ctl-c");
     expect(final.spec.leaseTransitions).toBe(2);
     await ready("le", "one", (o) => o.status.artifact.url.startsWith(`http://${c.storageAddress}/`));
-    console.log(logs.filter((l) => l.startsWith("[measure]")).join("\n"));
   }, 120_000);
 });
 
@@ -361,7 +361,6 @@ describe("the compiled binary under crash and shutdown", () => {
     expect(err).toContain("removed leftover temp file");
     expect(err).toContain("shutting down: SIGTERM");
     expect(firstErr).toContain("successfully acquired lease kill/berth-controller-leader-election");
-    console.log(logs.filter((l) => l.startsWith("[measure]")).join("\n"));
   }, 240_000);
 
   test("SIGTERM mid-write: past a tiny grace period the reconcile is aborted cleanly; within the default one it finishes, then exit 0", async () => {
@@ -415,6 +414,5 @@ describe("the compiled binary under crash and shutdown", () => {
     expect(walk(storage).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     const lease = await kubeJson(kube, leasePath("term", "berth-controller-leader-election"));
     expect(lease.spec.holderIdentity).toBe("");
-    console.log(logs.filter((l) => l.startsWith("[measure]")).join("\n"));
   }, 240_000);
 });
