@@ -215,7 +215,7 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
       .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
       .description("Verify cosign signatures (bundle or legacy) offline, with public keys or keyless against a trusted root (exit 0 verified, 7 not)")
       .option("--key <file>", "cosign.pub PEM public key; repeatable, any one may match", collect)
-      .option("--trusted-root <file>", "keyless: Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys); verified offline")
+      .option("--trusted-root <file>", "keyless: Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) of a private instance; default: the public-good root embedded in berth (no network needed)")
       .option("--certificate-identity <identity>", "keyless: exact certificate SAN (email or URI)")
       .option("--certificate-identity-regexp <regex>", "keyless: RE2 regex the certificate SAN must match (unanchored)")
       .option("--certificate-oidc-issuer <url>", "keyless: exact OIDC issuer in the certificate")
@@ -225,7 +225,7 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
       .option("-o, --output <format>", "print the result as json or yaml on stdout")
       .option("-q, --quiet", "print only errors", false),
   )
-    .addHelpText("after", "\nExamples:\n  berth verify artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.pub\n  berth verify artifact oci://localhost:5000/app:dev --key a.pub --key b.pub -o json\n")
+    .addHelpText("after", "\nExamples:\n  berth verify artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.pub\n  berth verify artifact oci://localhost:5000/app:dev --key a.pub --key b.pub -o json\n  berth verify artifact oci://ghcr.io/org/app-config:v1.0.0 \\\n    --certificate-identity-regexp '^https://github.com/org/app-config/' \\\n    --certificate-oidc-issuer https://token.actions.githubusercontent.com\n")
     .action((url, opts) => done(import("./cli/commands/verify.ts").then((m) => m.run(url, opts, s, env))));
 
   program
