@@ -334,4 +334,25 @@ describe("berth install against a real API server", () => {
     },
     180_000,
   );
+
+  test("warns when Flux's source-controller already runs in the namespace, and installs anyway", async () => {
+    const ns = "flux-dup";
+    await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
+    const quiet = await inProcess(["install", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain("source-controller");
+    const labels = { app: "source-controller" };
+    await kubeJson(kube, `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      body: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "source-controller", namespace: ns },
+        spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "manager", image: "ghcr.io/fluxcd/source-controller:v1.9.1" }] } } },
+      },
+    });
+    const warned = await inProcess(["install", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns]);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain(`⚠️ Flux's source-controller runs in ${ns}`);
+    expect(warned.stderr).toContain("✔ install finished");
+  }, 60_000);
 });

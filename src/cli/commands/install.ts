@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { fail } from "../../core/errors.ts";
-import { KubeClient, loadKubeConnection } from "../../k8s/client/kube.ts";
+import { KubeClient, kubeStatusOf, loadKubeConnection } from "../../k8s/client/kube.ts";
 import { OCIREPOSITORY_CRD_NAME } from "../../k8s/api/ocirepository.ts";
 import { applyObjects, waitForCRD } from "../../k8s/install/apply.ts";
 import { BERTH_IMAGE_REPOSITORY, describeObject, installManifests, type KubeObject } from "../../k8s/install/manifests.ts";
@@ -52,6 +52,9 @@ export async function run(f: InstallFlags, s: Streams, env: NodeJS.ProcessEnv): 
   const signal = AbortSignal.any(signals);
   try {
     log.action(`installing berth ${VERSION} in namespace ${namespace} on ${conn.server}`);
+    if (await hasSourceController(client, namespace, signal)) {
+      log.warning(`Flux's source-controller runs in ${namespace}: both controllers would reconcile every OCIRepository; scale one of them to zero`);
+    }
     const applied: KubeObject[] = [];
     await applyObjects(client, objects, {
       signal,
@@ -75,5 +78,17 @@ export async function run(f: InstallFlags, s: Streams, env: NodeJS.ProcessEnv): 
     return 0;
   } finally {
     await client.close();
+  }
+}
+
+/** Whether Flux's own source-controller Deployment exists in `namespace` (a missing or forbidden read counts as no). */
+async function hasSourceController(client: KubeClient, namespace: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    await client.get(`/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/source-controller`, signal);
+    return true;
+  } catch (e) {
+    const status = kubeStatusOf(e);
+    if (status === 404 || status === 403) return false;
+    throw e;
   }
 }
