@@ -5,19 +5,23 @@
  * writes the status itself through the status subresource.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ocirepositoryCRD } from "../../src/k8s/index.ts";
-import { installCRDs, kubeJson, run, startKube, type KubeServer } from "../harness/index.ts";
-import { BERTH_BIN, requireBinary } from "./berth-bin.ts";
+import { installCRDs, kubeJson, run, startKube, startRegistry, type KubeServer, type RegistryServer } from "../harness/index.ts";
+import { BERTH_BIN, berth, requireBinary } from "./berth-bin.ts";
 
 const NS = "tui-e2e";
 const NAME = "podinfo";
 const OBJ = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories/${NAME}`;
-const SOCKET = `berth-e2e-cluster-${process.pid}`;
+const SOCKET_PREFIX = `berth-e2e-cluster-${process.pid}`;
+const sockets: string[] = [];
+let SOCKET = "";
+const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
 
 let kube: KubeServer;
+let reg: RegistryServer;
 let work: string;
 
 async function tmux(...args: string[]) {
@@ -58,7 +62,7 @@ async function keys(...ks: string[]) {
 
 beforeAll(async () => {
   requireBinary();
-  kube = await startKube();
+  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
   work = await mkdtemp(join(tmpdir(), "berth-tui-cluster-"));
   const crd = join(work, "crd.yaml");
   await writeFile(crd, JSON.stringify(ocirepositoryCRD()));
@@ -70,17 +74,26 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await run(["tmux", "-L", SOCKET, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
-  await kube?.stop();
+  for (const sock of sockets) await run(["tmux", "-L", sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
+  await Promise.all([kube?.stop(), reg?.stop()]);
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+/** Starts `berth <args>` in a fresh 80x24 tmux session; the shell reports the exit code and tty mode after it. */
+async function startUi(args: string[], env: Record<string, string> = {}) {
+  // A tmux server per session: no race with the previous one shutting down.
+  SOCKET = `${SOCKET_PREFIX}-${sockets.length}`;
+  sockets.push(SOCKET);
+  const cmd = [BERTH_BIN, ...args].map((a) => `'${a}'`).join(" ");
+  const script = `${cmd}; echo "EXIT:$?"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo; sleep 600`;
+  const envArgs = Object.entries({ HOME: work, NO_COLOR: "1", TERM: "xterm-256color", ...env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  await tmux("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", ...envArgs, "sh", "-c", script);
+  await tmux("set-option", "-t", "ui", "window-size", "manual");
+}
+
 describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () => {
   test("rows from the watch, live status, timeline with Events, reconcile and suspend reach the server", async () => {
-    const cmd = [BERTH_BIN, "ui", "--kubeconfig", kube.kubeconfigPath].map((a) => `'${a}'`).join(" ");
-    const script = `${cmd}; echo "EXIT:$?"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo; sleep 600`;
-    await tmux("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", "-e", `HOME=${work}`, "-e", "NO_COLOR=1", "-e", "TERM=xterm-256color", "sh", "-c", script);
-    await tmux("set-option", "-t", "ui", "window-size", "manual");
+    await startUi(["ui", "--kubeconfig", kube.kubeconfigPath]);
     await waitScreen((s) => s.includes("berth › repositories"), "the UI");
 
     await keys("c");
@@ -170,4 +183,70 @@ describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () =>
     expect(s).toMatch(/(^|\s)icanon(\s|$)/m);
     expect(s).toMatch(/(^|\s)echo(\s|$)/m);
   }, 120_000);
+
+  test("S signs the selected tag with --key (password asked in the UI); after a promote the tracking OCIRepository is followed until it has the digest", async () => {
+    const repo = `oci://${reg.host}/e2e/app`;
+    const v2 = join(work, "v2");
+    await cp(EXAMPLE, v2, { recursive: true });
+    const dep = join(v2, "deployment.yaml");
+    await writeFile(dep, (await readFile(dep, "utf8")).replace(/replicas: \d+/, "replicas: 7"));
+    for (const [tag, dir] of [["1.0.0", EXAMPLE], ["1.1.0", v2]] as const) expect((await berth(["push", "artifact", `${repo}:${tag}`, "-f", dir, "--source=https://example.com/app", `--revision=main@sha1:${"1".repeat(40)}`, "-q"])).code).toBe(0);
+    expect((await berth(["tag", "artifact", `${repo}:1.0.0`, "--tag", "prod", "-q"])).code).toBe(0);
+    const keygen = await berth(["generate-key-pair", "--output-key-prefix", join(work, "cosign")], { env: { COSIGN_PASSWORD: "pw-e2e" } });
+    expect(keygen.code).toBe(0);
+    const list = JSON.parse((await berth(["list", "artifacts", repo, "-o", "json"])).stdout) as { url?: string; tag?: string; digest: string }[];
+    const digest = list.find((r) => r.tag === "1.1.0" || r.url?.endsWith(":1.1.0"))!.digest;
+    await kubeJson(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`, {
+      body: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "OCIRepository", metadata: { name: "app", namespace: NS }, spec: { url: repo, ref: { tag: "prod" }, interval: "5m", insecure: true } },
+    });
+
+    await startUi(["ui", repo, "--kubeconfig", kube.kubeconfigPath, "--key", join(work, "cosign.key")]);
+    await waitScreen((x) => /▸ 1\.1\.0\s+sha256:/.test(x), "tags with 1.1.0 selected");
+
+    // Sign: the encrypted key's password is typed into the UI, masked.
+    await keys("S");
+    let s = await waitScreen((x) => x.includes(`digest  ${digest}`), "sign screen");
+    expect(s).toContain("encrypted: its password is asked on y");
+    await keys("y");
+    await waitScreen((x) => x.includes("password for"), "password prompt");
+    await keys(..."pw-e2e");
+    s = await waitScreen((x) => x.includes("••••••"), "masked password");
+    expect(s).not.toContain("pw-e2e");
+    await keys("Enter");
+    s = await waitScreen((x) => x.includes("✔ signed"), "signed");
+    expect(s).toContain(`✔ signed ${digest}`);
+    const verified = await berth(["verify", "artifact", `${repo}:1.1.0`, "--key", join(work, "cosign.pub")]);
+    expect(verified.code).toBe(0);
+
+    // Promote 1.1.0 to prod; the OCIRepository tracking prod is found and followed.
+    await keys("q", "p");
+    s = await waitScreen((x) => x.includes("TARGET TAG") && x.includes("prod"), "promote: pick");
+    const rows = s.split("\n").filter((l) => /^[▸ ] \S/.test(l) && !l.includes("TARGET"));
+    await keys(...Array(rows.findIndex((l) => l.includes("prod"))).fill("j"), "Enter");
+    await waitScreen((x) => x.includes("Promote 1.1.0 to prod?"), "promote: review");
+    await keys("y");
+    s = await waitScreen((x) => x.includes(`${NS}/app (tag prod)`) && x.includes("waiting"), "tracking OCIRepository followed");
+    expect(s).toContain("cluster: 0/1 OCIRepository tracking prod has the new digest");
+
+    // The controller's part: the new revision, Ready=True for the current generation.
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    await kubeJson(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories/app/status`, {
+      method: "PATCH",
+      contentType: "application/merge-patch+json",
+      body: {
+        status: {
+          observedGeneration: 1,
+          conditions: [{ type: "Ready", status: "True", reason: "Succeeded", message: "stored artifact", lastTransitionTime: now, observedGeneration: 1 }],
+          artifact: { digest: `sha256:${"0".repeat(64)}`, lastUpdateTime: now, path: "x.tar.gz", revision: `prod@${digest}`, url: "http://storage/x.tar.gz" },
+        },
+      },
+    });
+    s = await waitScreen((x) => x.includes("1/1 OCIRepository"), "tracker reports the digest");
+    expect(s).toContain(`✔ ${NS}/app (tag prod)  prod@${digest.slice(0, 19)}  has the new revision`);
+    for (const l of s.split("\n")) expect([...l].length).toBeLessThanOrEqual(80);
+
+    await keys("C-c");
+    s = await waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit");
+    expect(s).toContain("EXIT:0");
+  }, 150_000);
 });

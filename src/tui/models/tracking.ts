@@ -106,7 +106,8 @@ export function trackingSummary(s: TrackingState, target: string, spin: string):
     case "following": {
       if (s.trackers.length === 0) return `no OCIRepository in the cluster tracks ${target}`;
       const done = s.trackers.filter((t) => t.outcome === "ready").length;
-      return `cluster: ${done}/${s.trackers.length} OCIRepositor${s.trackers.length === 1 ? "y" : "ies"} tracking ${target} report the new digest`;
+      const n = s.trackers.length;
+      return `cluster: ${done}/${n} OCIRepositor${n === 1 ? "y" : "ies"} tracking ${target} ${n === 1 ? "has" : "have"} the new digest`;
     }
     default:
       return s satisfies never;

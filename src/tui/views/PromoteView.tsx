@@ -186,7 +186,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
           {tracking.step !== "idle" ? (
             <Box flexDirection="column">
               <Text bold color={tracking.step === "failed" ? t.error : t.accent} wrap="truncate">
-                {fit(trackingSummary(tracking, `${repo}:${p.target}`, trackSpin), w)}
+                {fit(trackingSummary(tracking, p.target, trackSpin), w)}
               </Text>
               {tracking.step === "following"
                 ? tracking.trackers.slice(0, Math.max(1, app.height - 4)).map((x) => (

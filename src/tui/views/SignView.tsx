@@ -84,7 +84,8 @@ export default function SignView({ active, repo, tag }: SignViewProps) {
       lines.push({ text: "Use a key: berth ui --key cosign.key" });
     } else for (const l of SIGN_SETUP_HELP) lines.push({ text: l, color: l === SIGN_SETUP_HELP[0] ? t.highlight : undefined });
   } else {
-    lines.push({ text: `key     ${signing.keyPath}${signing.needsPassword ? " (encrypted: password asked on y)" : ""}` });
+    lines.push({ text: `key     ${signing.keyPath}` });
+    if (signing.needsPassword) lines.push({ text: "        encrypted: its password is asked on y (or set COSIGN_PASSWORD)", color: t.dim });
     lines.push({ text: `format  ${format === "bundle" ? "bundle (cosign v3 Sigstore bundle referrer)" : "legacy (cosign v2 sha256-<hex>.sig tag)"}` });
     if (state.step === "ask" && digest) lines.push({ text: "y/enter: sign this digest · f: switch format · esc: back", color: t.highlight, bold: true });
     if (state.step === "signing") lines.push({ text: `${spin} signing ${shortDigest(digest ?? "")}…` });

@@ -280,7 +280,7 @@ test("after a promote: the OCIRepositories tracking the target are followed unti
   fake.waits[0]!.opts.onUpdate!({ revision: `prod@${digests.v1}`, ready: "True", suspended: false });
   const short = (d: string) => d.slice(0, 19);
   f = await until((f) => f.includes(`apps/web (tag prod)  prod@${short(digests.v1!)}  waiting (Ready=True)`), "old revision shown");
-  expect(f).toContain("cluster: 0/2 OCIRepositories tracking oci://mem/app:prod report the new digest");
+  expect(f).toContain("cluster: 0/2 OCIRepositories tracking prod have the new digest");
   expect(f).toContain("prod/web (semver >=1.0.0)  -  waiting (Ready=-)");
   fake.finish["apps/web"]!({ status: "ready", revision: `prod@${digests.v2}` });
   fake.finish["prod/web"]!({ status: "timeout", revision: `v1.1.0@${digests.v1}`, message: "not moved" });

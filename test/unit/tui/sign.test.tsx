@@ -59,7 +59,7 @@ test("S on a tag signs its digest (legacy after f), asking the key's password; t
   await ui.press("S");
   let f = await ui.until((f) => f.includes(`digest  ${digests.v2}`), "sign screen");
   expect(f).toContain("Sign oci://mem/app:v1.1.0");
-  expect(f).toContain("key     /keys/cosign.key (encrypted: password asked on y)");
+  expect(f).toContain("key     /keys/cosign.key\n        encrypted: its password is asked on y");
   expect(f).toContain("format  bundle");
   await ui.press("f");
   await ui.until((f) => f.includes("format  legacy"), "legacy");

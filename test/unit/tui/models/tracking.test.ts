@@ -34,7 +34,7 @@ test("found trackers start waiting; updates move them; results are final", () =>
   ]);
   expect(trackerLine(done.trackers[0]!, "")).toBe(`✔ a/x (tag prod)  prod@sha256:222222222222  has the new revision`);
   expect(trackerLine(done.trackers[1]!, "")).toBe(`✗ b/y (semver 1.x)  -  error: forbidden`);
-  expect(trackingSummary(done, "oci://r/app:prod", "")).toBe("cluster: 1/2 OCIRepositories tracking oci://r/app:prod report the new digest");
+  expect(trackingSummary(done, "oci://r/app:prod", "")).toBe("cluster: 1/2 OCIRepositories tracking oci://r/app:prod have the new digest");
 });
 
 test("summaries: finding, none, failure; suspended trackers say why they do not move", () => {
