@@ -120,6 +120,7 @@ describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () =>
       },
     });
     s = await waitScreen((x) => /podinfo\s+True\s+latest@sha256:ab12/.test(x), "Ready=True shown live");
+    if (process.env.BERTH_E2E_SHOW) console.log(s);
 
     // r: the annotation lands on the server with a fresh time.
     const before = Date.now();
