@@ -2,8 +2,10 @@
  * `berth --controller`: the artifact file server, an informer over OCIRepositories, a work queue feeding
  * the reconciler, leader election, metrics and health probes, wired together and stopped together.
  */
+import { createHash } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { KubeClient, loadKubeConnection, type KubeConnection } from "../client/kube.ts";
 import { Informer } from "../watch/informer.ts";
 import { ArtifactStore, LATEST_LINK } from "../storage/artifact-store.ts";
@@ -39,8 +41,10 @@ export interface ControllerOptions {
   connection?: KubeConnection;
   /** kubeconfig path (`--kubeconfig`). Default `$KUBECONFIG`, then `~/.kube/config`, then in-cluster. */
   kubeconfig?: string;
-  /** Environment for kubeconfig discovery, `RUNTIME_NAMESPACE` and `HOSTNAME`. Default `{}`. */
+  /** Environment for kubeconfig discovery, `RUNTIME_NAMESPACE`, `HOSTNAME` and cloud credentials. Default `{}`. */
   env?: Record<string, string | undefined>;
+  /** Where the per-controller scratch directory for pulls is made. Default `os.tmpdir()`. */
+  scratchRoot?: string;
   /** Namespace to watch (`--watch-all-namespaces=false` → `$RUNTIME_NAMESPACE`). Default: all namespaces. */
   namespace?: string;
   /** Only reconcile objects matching this label selector (`--watch-label-selector`, sharding). Default: all. */
@@ -223,7 +227,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       retentionTTL: opts.artifactRetentionTTLMs ?? D.artifactRetentionTTLMs,
       retentionRecords: opts.artifactRetentionRecords ?? D.artifactRetentionRecords,
     });
-    reconciler = new OCIRepositoryReconciler({ kube, store, log: (m) => log(m, "info") });
+    // Scratch space of our own, keyed by the storage path: what a killed predecessor left there is
+    // ours to remove, while other processes' files in a shared /tmp are left alone.
+    const scratchDir = join(opts.scratchRoot ?? tmpdir(), `berth-controller-${createHash("sha256").update(resolve(opts.storagePath)).digest("hex").slice(0, 12)}`);
+    await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+    await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+    reconciler = new OCIRepositoryReconciler({ kube, store, env, scratchDir, log: (m) => log(m, "info") });
     const swept = await sweepTempFiles(opts.storagePath);
     for (const p of swept) log(`removed leftover temp file ${p}`, "info");
     log(`serving ${opts.storagePath} at ${storageAddress}`);

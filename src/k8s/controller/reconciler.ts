@@ -92,6 +92,11 @@ export interface ReconcilerOptions {
   finalizerRequeueMs?: number;
   /** Environment for cloud provider credentials (`AWS_*`, `AZURE_*`, token files). Default `{}`. */
   env?: Record<string, string | undefined>;
+  /**
+   * Parent of each pass's scratch directory. The controller gives it a directory of its own, so it
+   * can remove what a killed process left there at start-up. Default `os.tmpdir()`.
+   */
+  scratchDir?: string;
   /** A registry client unused this long is closed (its key changes when a secret or cloud token rotates). Default 30 min. */
   clientIdleMs?: number;
 }
@@ -391,7 +396,7 @@ export class OCIRepositoryReconciler {
       await this.preamble(pass);
       let tmp: string;
       try {
-        tmp = await mkdtemp(join(tmpdir(), `ocirepository-${namespace}-${name}-`));
+        tmp = await mkdtemp(join(this.opts.scratchDir ?? tmpdir(), `ocirepository-${namespace}-${name}-`));
       } catch (e) {
         this.setConditions(pass, (c) => markTrue(c, STORAGE_OPERATION_FAILED, Reasons.DirectoryCreationFailed, `failed to create temporary working directory: ${errText(e)}`, set));
         throw new ReconcileError("generic", Reasons.DirectoryCreationFailed, `failed to create temporary working directory: ${errText(e)}`);
