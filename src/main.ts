@@ -325,7 +325,7 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
  */
 async function startUi(url: string | undefined, flags: RegistryFlags & { kubeconfig?: string; context?: string; key?: string }, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   if (!s.out.isTTY || !process.stdin.isTTY) throw new CoreError({ code: "USAGE", message: "berth ui needs a terminal: stdin and stdout must be a TTY" });
-  const [{ createServices }, { runTui }, { createFileHistory, registriesFromDockerConfig }, { readTarEntries }, fs, path, os, k8s, { createClusterClient, kubeContexts }, signing, keys] = await Promise.all([
+  const [{ createServices }, { runTui }, { createFileHistory, registriesFromDockerConfig }, { readTarEntries }, fs, path, os, k8s, { createClusterClient, kubeContexts }, signing, keys, core] = await Promise.all([
     import("./cli/services.ts"),
     import("./tui/run.ts"),
     import("./tui/local-state.ts"),
@@ -337,6 +337,7 @@ async function startUi(url: string | undefined, flags: RegistryFlags & { kubecon
     import("./tui/cluster-client.ts"),
     import("./cli/signing.ts"),
     import("./core/sign/keys.ts"),
+    import("./core/index.ts"),
   ]);
   const home = env.HOME ?? os.homedir();
   const files = {
@@ -360,7 +361,9 @@ async function startUi(url: string | undefined, flags: RegistryFlags & { kubecon
     },
   };
   // The key is read (and its password need known) before the screen is taken over; signing itself is
-  // `berth sign artifact`'s path: loadKeySigner, then signDigest on the resolved digest.
+  // `berth sign artifact`'s path: loadKeySigner (or, without a key and with SIGSTORE_ID_TOKEN, a
+  // keyless signer against the public-good Fulcio/Rekor, self-checked with the embedded root), then
+  // signArtifact on the resolved digest.
   const keyPath = flags.key;
   const needsPassword = keyPath !== undefined && keys.isEncryptedCosignKey(signing.readKeyFile(keyPath)) && env.COSIGN_PASSWORD === undefined;
   const sign = {
@@ -368,11 +371,19 @@ async function startUi(url: string | undefined, flags: RegistryFlags & { kubecon
     needsPassword,
     identityToken: Boolean(env.SIGSTORE_ID_TOKEN),
     sign: async (ref: import("./core/index.ts").ArtifactRef, digest: string, o: { format: "bundle" | "legacy"; password?: string; signal?: AbortSignal }) => {
-      if (!keyPath) throw new CoreError({ code: "USAGE", message: "no signing key: start berth ui with --key" });
-      const signer = await signing.loadKeySigner(keyPath, o.password === undefined ? env : { ...env, COSIGN_PASSWORD: o.password });
+      const signal = o.signal ?? services.signal;
       const target = await services.open(ref);
-      const subject = await target.resolve(digest, { signal: o.signal ?? services.signal });
-      return signing.signDigest(target, ref, subject, signer, { format: o.format, signal: o.signal ?? services.signal });
+      const subject = await target.resolve(digest, { signal });
+      if (keyPath) {
+        const signer = await signing.loadKeySigner(keyPath, o.password === undefined ? env : { ...env, COSIGN_PASSWORD: o.password });
+        return signing.signDigest(target, ref, subject, signer, { format: o.format, signal });
+      }
+      if (!env.SIGSTORE_ID_TOKEN) throw new CoreError({ code: "USAGE", message: "no signing key: start berth ui with --key, or set SIGSTORE_ID_TOKEN for keyless signing" });
+      const dispatcher = signing.sigstoreDispatcher(env);
+      const { token } = await signing.resolveIdentityToken(undefined, env, { dispatcher, signal });
+      const k = await core.createKeylessSigner({ identityToken: token, verifyWith: core.embeddedTrustedRoot().material, dispatcher, signal });
+      const r = await core.signArtifact(target, subject, signing.dockerReferenceOf(ref), k, { format: o.format, annotations: {}, witness: k.witness, signal });
+      return { ...r, identity: k.identity };
     },
   };
   try {

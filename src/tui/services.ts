@@ -30,10 +30,13 @@ export interface SigningAccess {
   keyPath?: string;
   /** True when the key is encrypted and COSIGN_PASSWORD is unset: the TUI asks for the password. */
   needsPassword: boolean;
-  /** True when SIGSTORE_ID_TOKEN is set (keyless). */
+  /** True when SIGSTORE_ID_TOKEN is set: without a key, `sign` signs keyless (Fulcio + Rekor public-good instances). */
   identityToken: boolean;
-  /** Signs `digest` in the repository of `ref`; `password` overrides COSIGN_PASSWORD. */
-  sign(ref: ArtifactRef, digest: string, opts: { format: SignatureFormat; password?: string; signal?: AbortSignal }): Promise<SignArtifactResult>;
+  /**
+   * Signs `digest` in the repository of `ref`, with the key (`password` overrides COSIGN_PASSWORD) or,
+   * without one, keyless; a keyless result carries the certificate's identity.
+   */
+  sign(ref: ArtifactRef, digest: string, opts: { format: SignatureFormat; password?: string; signal?: AbortSignal }): Promise<SignArtifactResult & { identity?: { subject: string; issuer: string } }>;
 }
 
 /** Services the TUI is given. */

@@ -18,14 +18,14 @@ export interface SignViewProps {
   readonly tag: string;
 }
 
-type Step = { step: "ask" } | { step: "signing" } | { step: "done"; result: SignArtifactResult } | { step: "failed"; error: string };
+type Step = { step: "ask" } | { step: "signing" } | { step: "done"; result: SignArtifactResult & { identity?: { subject: string; issuer: string } } } | { step: "failed"; error: string };
 
 /** How to make signing available, shown when `berth ui` has no key. */
 export const SIGN_SETUP_HELP = [
   "No signing key configured.",
   "Key: start the UI with  berth ui --key cosign.key  (password from COSIGN_PASSWORD, else asked here);",
   "     create one with  berth generate-key-pair.",
-  "Keyless: set SIGSTORE_ID_TOKEN to an OIDC identity token before starting berth ui.",
+  "Keyless: set SIGSTORE_ID_TOKEN to an OIDC identity token (audience sigstore) before starting berth ui.",
 ];
 
 /**
@@ -41,7 +41,8 @@ export default function SignView({ active, repo, tag }: SignViewProps) {
   const subject = useAsync(async (signal) => (await (await repos.target(repo)).resolve(tag, { signal })).digest, `${repo}:${tag}`);
   const spin = useSpinner(subject.status === "loading" || state.step === "signing");
   const digest = subject.status === "ok" ? subject.value : undefined;
-  const canSign = Boolean(signing?.keyPath) && digest !== undefined;
+  const keyless = !signing?.keyPath && Boolean(signing?.identityToken);
+  const canSign = (Boolean(signing?.keyPath) || keyless) && digest !== undefined;
 
   const sign = (password?: string) => {
     if (!signing || !digest) return;
@@ -62,7 +63,7 @@ export default function SignView({ active, repo, tag }: SignViewProps) {
       if (state.step !== "ask" || !canSign) return false;
       if (action === "format") setFormat((f) => (f === "bundle" ? "legacy" : "bundle"));
       else if (action === "confirm") {
-        if (signing!.needsPassword) app.prompt({ label: `password for ${signing!.keyPath}: `, secret: true, onSubmit: (p) => sign(p) });
+        if (signing!.keyPath && signing!.needsPassword) app.prompt({ label: `password for ${signing!.keyPath}: `, secret: true, onSubmit: (p) => sign(p) });
         else sign();
       } else return false;
       return true;
@@ -78,14 +79,16 @@ export default function SignView({ active, repo, tag }: SignViewProps) {
   else if (subject.status === "error") lines.push({ text: `✗ ${subject.error}`, color: t.error });
   else lines.push({ text: `digest  ${subject.value}` });
 
-  if (!signing?.keyPath) {
-    if (signing?.identityToken) {
-      lines.push({ text: "SIGSTORE_ID_TOKEN is set, but keyless signing (Fulcio + Rekor) is not in berth yet.", color: t.error });
-      lines.push({ text: "Use a key: berth ui --key cosign.key" });
-    } else for (const l of SIGN_SETUP_HELP) lines.push({ text: l, color: l === SIGN_SETUP_HELP[0] ? t.highlight : undefined });
+  if (!signing?.keyPath && !keyless) {
+    for (const l of SIGN_SETUP_HELP) lines.push({ text: l, color: l === SIGN_SETUP_HELP[0] ? t.highlight : undefined });
   } else {
-    lines.push({ text: `key     ${signing.keyPath}` });
-    if (signing.needsPassword) lines.push({ text: "        encrypted: its password is asked on y (or set COSIGN_PASSWORD)", color: t.dim });
+    if (keyless) {
+      lines.push({ text: "keyless  identity token from SIGSTORE_ID_TOKEN" });
+      lines.push({ text: "         certificate from Fulcio, entry in the public Rekor log (sigstore.dev)", color: t.dim });
+    } else {
+      lines.push({ text: `key     ${signing!.keyPath}` });
+      if (signing!.needsPassword) lines.push({ text: "        encrypted: its password is asked on y (or set COSIGN_PASSWORD)", color: t.dim });
+    }
     lines.push({ text: `format  ${format === "bundle" ? "bundle (cosign v3 Sigstore bundle referrer)" : "legacy (cosign v2 sha256-<hex>.sig tag)"}` });
     if (state.step === "ask" && digest) lines.push({ text: "y/enter: sign this digest · f: switch format · esc: back", color: t.highlight, bold: true });
     if (state.step === "signing") lines.push({ text: `${spin} signing ${shortDigest(digest ?? "")}…` });
@@ -101,7 +104,11 @@ export default function SignView({ active, repo, tag }: SignViewProps) {
       field("format:   ", r.format);
       field("signature:", r.signatureManifest);
       field("tag:      ", r.tag ?? "(none: an OCI referrer of the digest)");
-      lines.push({ text: "verify: berth verify artifact … --key cosign.pub", color: t.dim });
+      if (r.identity) field("identity:", `${r.identity.subject} (issuer ${r.identity.issuer})`);
+      lines.push({
+        text: r.identity ? `verify: berth verify artifact … --certificate-identity ${r.identity.subject} --certificate-oidc-issuer ${r.identity.issuer}` : "verify: berth verify artifact … --key cosign.pub",
+        color: t.dim,
+      });
     }
   }
   return (

@@ -107,3 +107,25 @@ test("without a key: how to configure one, and y does nothing", async () => {
   await sleep(100);
   expect(calls).toEqual([]);
 });
+
+test("keyless with SIGSTORE_ID_TOKEN and no key: no password, the result names the certificate identity", async () => {
+  const pair = generateKeyPair(PASSWORD);
+  const keyed = keySigning(pair.privateKeyPem, false);
+  const keyless: SigningAccess = {
+    needsPassword: false,
+    identityToken: true,
+    // The keyless signer needs Fulcio and Rekor; here a key signer stands in for it behind the same seam.
+    sign: async (ref, digest, o) => ({ ...(await keyed.sign(ref, digest, o)), identity: { subject: "dev@example.com", issuer: "https://accounts.example.com" } }),
+  };
+  const ui = start({ ...services, signing: keyless });
+  await ui.until((f) => f.includes("main@sha1:2222"), "tags");
+  await ui.press("S");
+  let f = await ui.until((f) => f.includes("keyless  identity token from SIGSTORE_ID_TOKEN"), "keyless sign screen");
+  expect(f).toContain("certificate from Fulcio");
+  expect(f).not.toContain("No signing key configured.");
+  await ui.press("y");
+  f = await ui.until((f) => f.includes("✔ signed"), "signed");
+  expect(calls).toEqual([{ digest: digests.v2!, format: "bundle" }]);
+  expect(f).toContain("identity: dev@example.com (issuer https://accounts.example.com)");
+  expect(f).toContain("--certificate-identity dev@example.com");
+});
