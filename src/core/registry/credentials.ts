@@ -92,7 +92,12 @@ async function defaultReadFile(path: string): Promise<string | undefined> {
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw e;
+    throw new CoreError({
+      code: "AUTH_FAILED",
+      message: `cannot read docker config ${path}: ${code ?? (e as Error).message}`,
+      details: { hint: code === "EACCES" ? `make it readable (chmod 600 ${path}) or point DOCKER_CONFIG at a readable directory` : "fix or remove the file, or point DOCKER_CONFIG elsewhere" },
+      cause: e,
+    });
   }
 }
 

@@ -241,3 +241,19 @@ esac
     expect(isCoreError(e, "AUTH_FAILED")).toBe(true);
   });
 });
+
+test("an unreadable docker config is an AUTH_FAILED error naming the file, not a crash", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-dockercfg-"));
+  try {
+    // A directory where config.json should be fails to read for root too (EISDIR), as EACCES does for users.
+    mkdirSync(join(dir, "config.json"));
+    const e = await createDockerConfigProvider({ env: { DOCKER_CONFIG: dir }, homeDir: join(dir, "home") })
+      .get("reg.test", "a")
+      .catch((x: unknown) => x);
+    expect(isCoreError(e, "AUTH_FAILED")).toBe(true);
+    expect((e as Error).message).toBe(`cannot read docker config ${join(dir, "config.json")}: EISDIR`);
+    expect((e as { details: { hint?: string } }).details.hint).toContain("DOCKER_CONFIG");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
