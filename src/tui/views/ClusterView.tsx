@@ -162,6 +162,16 @@ export default function ClusterView({ active }: ClusterViewProps) {
 
   const t = app.theme;
   const w = app.width;
+  if (picker) {
+    return (
+      <Box flexDirection="column">
+        <Text bold wrap="truncate">
+          {fit(`Pick the ${picker.kind} (enter), esc to keep ${picker.kind === "namespace" ? (namespace ?? ALL_NAMESPACES) : (client?.context ?? context ?? "")}`, w)}
+        </Text>
+        <Table header={picker.kind.toUpperCase()} state={pickTable} width={w} theme={t} row={(i) => ({ key: pickKeys[i]!, text: pickKeys[i]! })} />
+      </Box>
+    );
+  }
   if (conn.status === "none" || conn.status === "error") {
     const lines =
       conn.status === "none"
@@ -180,16 +190,6 @@ export default function ClusterView({ active }: ClusterViewProps) {
 
   const where = { context: client?.context ?? context ?? "", ...(namespace ? { namespace } : {}) };
   const status = actions.question ?? clusterStatus(state, where, rows.length, spin);
-  if (picker) {
-    return (
-      <Box flexDirection="column">
-        <Text bold wrap="truncate">
-          {fit(`Pick the ${picker.kind} (enter), esc to keep ${picker.kind === "namespace" ? (namespace ?? ALL_NAMESPACES) : where.context}`, w)}
-        </Text>
-        <Table header={picker.kind.toUpperCase()} state={pickTable} width={w} theme={t} row={(i) => ({ key: pickKeys[i]!, text: pickKeys[i]! })} />
-      </Box>
-    );
-  }
   return (
     <Box flexDirection="column">
       <Text bold={Boolean(actions.question)} color={actions.question ? t.highlight : state.connection === "reconnecting" ? t.error : t.dim} wrap="truncate">

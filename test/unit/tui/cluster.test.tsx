@@ -290,3 +290,26 @@ test("after a promote: the OCIRepositories tracking the target are followed unti
   r.unmount();
   expect(fake.waits.every((w) => w.opts.signal?.aborted)).toBe(true);
 });
+
+test("a failed connection says so; x still picks another context, which connects", async () => {
+  const kube: KubeAccess = {
+    contexts: async () => ({ names: ["broken", "prod"], current: "broken" }),
+    connect: async (ctx) => {
+      connects.push(ctx);
+      if (ctx !== "prod") throw new Error("kubeconfig has no context \"broken\"");
+      return fake;
+    },
+  };
+  const ui = start(undefined, { ...services, kube });
+  await ui.press("c");
+  let f = await ui.until((f) => f.includes("✗ cannot connect"), "error");
+  expect(f).toContain('kubeconfig has no context "broken"');
+  await ui.press("x");
+  f = await ui.until((f) => f.includes("Pick the context"), "picker");
+  await ui.press("j", "\r");
+  await ui.until(() => fake.watches.has(ALL), "watch on prod");
+  fake.list(ALL, [ocirepo("apps", "web", "True", "a")]);
+  f = await ui.until((f) => f.includes("● live"), "live");
+  expect(f).toContain("ctx kind-test");
+  expect(connects).toEqual([undefined, "prod"]);
+});
