@@ -13,7 +13,6 @@ import { runMain } from "../../src/main.ts";
 import { installCRDs, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
 import { BERTH_BIN, berth, requireBinary } from "../e2e/berth-bin.ts";
-import { run } from "../harness/index.ts";
 
 const NS = "berth-wait";
 const OTHER_NS = "berth-wait-other";
@@ -250,12 +249,33 @@ describe("berth wait / reconcile / promote against a real API server, registry a
     const a = await push("prompt/app", "a", { "x.yaml": "x: 1\n" });
     const b = await push("prompt/app", "b", { "x.yaml": "x: 2\n" });
     const repo = regClient.repository({ registry: reg.host, repository: "prompt/app" });
-    const promote = (answer: string) =>
-      run(["script", "-qec", `${BERTH_BIN} promote oci://${reg.host}/prompt/app:a --to b --insecure-registry`, "/dev/null"], {
-        stdin: answer,
-        timeoutMs: 60_000,
-        env: { HOME: "/nonexistent-berth-home", NO_COLOR: "1", TERM: "dumb" },
+    // The answer is typed only once the question is on the screen, as a person would.
+    const promote = async (answer: string) => {
+      const proc = Bun.spawn(["script", "-qec", `${BERTH_BIN} promote oci://${reg.host}/prompt/app:a --to b --insecure-registry`, "/dev/null"], {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { PATH: process.env.PATH, HOME: "/nonexistent-berth-home", NO_COLOR: "1", TERM: "dumb" },
       });
+      const killer = setTimeout(() => proc.kill(), 60_000);
+      let stdout = "";
+      const decoder = new TextDecoder();
+      const reader = proc.stdout.getReader();
+      let answered = false;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        stdout += decoder.decode(value, { stream: true });
+        if (!answered && stdout.includes("[y/N]")) {
+          answered = true;
+          proc.stdin.write(answer);
+          await proc.stdin.flush();
+        }
+      }
+      const code = await proc.exited;
+      clearTimeout(killer);
+      return { code, stdout };
+    };
     const no = await promote("n\n");
     expect(no.stdout).toContain(`promote ${a} to ${reg.host}/prompt/app:b? [y/N]`);
     expect(no.stdout).toContain("1 file changed (1 modified)");

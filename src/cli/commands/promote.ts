@@ -1,12 +1,14 @@
 import { createInterface } from "node:readline/promises";
-import { fail } from "../../core/errors.ts";
+import { fail, isCoreError } from "../../core/errors.ts";
 import { planPromote, promoteArtifact, type PromotePlan, type PromoteResult } from "../../core/artifact/promote.ts";
 import { renderTreeDiff, summaryLine } from "../../core/diff/index.ts";
 import { displayRef, formatRef, repositoryName, type ArtifactRef } from "../../core/oci/ref.ts";
+import type { KeyObject } from "node:crypto";
 import { loadPublicKey } from "../../core/sign/keys.ts";
+import type { KubeClient } from "../../k8s/client/kube.ts";
 import { findTrackingOCIRepositories, requestReconcile, waitForRevision, type WaitResult } from "../../k8s/wait/wait.ts";
 import { createServices, parseDuration, parseURLArg, type RegistryFlags } from "../services.ts";
-import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
+import { Logger, parseFormat, printResult, type OutputFormat, type Streams } from "../output.ts";
 import { readKeyFile } from "../signing.ts";
 import { connectKube, exitCodeForWait, objectName, reportWait, updateLine, waitJSON, worseWait, type KubeFlags } from "./wait.ts";
 
@@ -79,6 +81,24 @@ export async function run(fromArg: string | undefined, toArg: string | undefined
   const keys = (f.verifyKey ?? []).map((k) => loadPublicKey(readKeyFile(k)));
   const same = sameRepository(from, to);
   const log = new Logger(s, f.quiet || format !== "human");
+  // Connect first: a missing kubeconfig should fail before anything is written.
+  const kube = f.wait ? await connectKube(f, env) : undefined;
+  try {
+    return await promoteAndWait(from, to, f, s, env, { start, timeoutMs, keys, same, log, format, kube });
+  } finally {
+    await kube?.close();
+  }
+}
+
+async function promoteAndWait(
+  from: ArtifactRef,
+  to: ArtifactRef & { tag: string },
+  f: PromoteFlags,
+  s: Streams,
+  env: NodeJS.ProcessEnv,
+  c: { start: number; timeoutMs: number; keys: KeyObject[]; same: boolean; log: Logger; format: OutputFormat; kube?: KubeClient },
+): Promise<number> {
+  const { start, timeoutMs, keys, same, log, format, kube } = c;
   const services = createServices(f, env, undefined, s.signal);
   let plan: PromotePlan;
   let result: PromoteResult | undefined;
@@ -121,37 +141,35 @@ export async function run(fromArg: string | undefined, toArg: string | undefined
   }
 
   const waits: { target: { namespace: string; name: string }; result: WaitResult }[] = [];
-  if (f.wait && to.kind === "registry") {
+  if (kube && to.kind === "registry") {
     const digest = plan.source.descriptor.digest;
-    const kube = await connectKube(f, env);
-    try {
-      const url = `oci://${repositoryName(to)}`;
-      const trackers = await findTrackingOCIRepositories(kube, url, to.tag, { namespace: f.namespace, signal: s.signal });
-      if (trackers.length === 0) log.warning(`no OCIRepository${f.namespace ? ` in namespace ${f.namespace}` : ""} tracks ${url}:${to.tag}; nothing to wait for`);
-      for (const t of trackers) {
-        if (f.reconcile === false) continue;
-        // Without a request the controller moves only at its next interval.
-        await requestReconcile(kube, t, { signal: s.signal }).catch((e) => log.warning(`cannot request a reconcile of ${objectName(t)}: ${(e as Error).message}`));
-      }
-      if (trackers.length) log.action(`waiting for ${trackers.map(objectName).join(", ")} to report ${digest}`);
-      const remaining = Math.max(1, timeoutMs - (Date.now() - start));
-      const results = await Promise.all(
-        trackers.map((t) =>
-          waitForRevision(kube, t, digest, {
-            timeoutMs: remaining,
-            signal: s.signal,
-            since: movedAt,
-            onUpdate: format === "human" && !f.quiet ? (u) => log.raw(`${updateLine(u)} [${objectName(t)}]`) : undefined,
-          }),
-        ),
-      );
-      trackers.forEach((t, i) => {
-        waits.push({ target: t, result: results[i]! });
-        if (format === "human") reportWait(log, t, results[i]!, digest, f.timeout ?? "5m");
-      });
-    } finally {
-      await kube.close();
+    const url = `oci://${repositoryName(to)}`;
+    const trackers = await findTrackingOCIRepositories(kube, url, to.tag, { namespace: f.namespace, signal: s.signal }).catch((e) => {
+      if (isCoreError(e, "AUTH_FAILED") && !f.namespace) e.details.hint = "the tag was promoted; to wait, list OCIRepositories in one namespace you may read with -n <namespace>";
+      throw e;
+    });
+    if (trackers.length === 0) log.warning(`no OCIRepository${f.namespace ? ` in namespace ${f.namespace}` : ""} tracks ${url}:${to.tag}; nothing to wait for`);
+    for (const t of trackers) {
+      if (f.reconcile === false) continue;
+      // Without a request the controller moves only at its next interval.
+      await requestReconcile(kube, t, { signal: s.signal }).catch((e) => log.warning(`cannot request a reconcile of ${objectName(t)}: ${(e as Error).message}`));
     }
+    if (trackers.length) log.action(`waiting for ${trackers.map(objectName).join(", ")} to report ${digest}`);
+    const remaining = Math.max(1, timeoutMs - (Date.now() - start));
+    const results = await Promise.all(
+      trackers.map((t) =>
+        waitForRevision(kube, t, digest, {
+          timeoutMs: remaining,
+          signal: s.signal,
+          since: movedAt,
+          onUpdate: format === "human" && !f.quiet ? (u) => log.raw(`${updateLine(u)} [${objectName(t)}]`) : undefined,
+        }),
+      ),
+    );
+    trackers.forEach((t, i) => {
+      waits.push({ target: t, result: results[i]! });
+      if (format === "human") reportWait(log, t, results[i]!, digest, f.timeout ?? "5m");
+    });
   }
 
   if (format !== "human") {
