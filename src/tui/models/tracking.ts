@@ -102,7 +102,7 @@ export function trackingSummary(s: TrackingState, target: string, spin: string):
     case "finding":
       return `${spin} looking for OCIRepositories that track ${target}…`;
     case "failed":
-      return `cluster: ${s.error}`;
+      return `cluster not followed: ${s.error}`;
     case "following": {
       if (s.trackers.length === 0) return `no OCIRepository in the cluster tracks ${target}`;
       const done = s.trackers.filter((t) => t.outcome === "ready").length;

@@ -185,7 +185,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
           {summary ? <Text color={t.dim}>{summary}</Text> : null}
           {tracking.step !== "idle" ? (
             <Box flexDirection="column">
-              <Text bold color={tracking.step === "failed" ? t.error : t.accent} wrap="truncate">
+              <Text bold={tracking.step !== "failed"} color={tracking.step === "failed" ? t.dim : t.accent} wrap="truncate">
                 {fit(trackingSummary(tracking, p.target, trackSpin), w)}
               </Text>
               {tracking.step === "following"

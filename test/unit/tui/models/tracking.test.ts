@@ -40,7 +40,7 @@ test("found trackers start waiting; updates move them; results are final", () =>
 test("summaries: finding, none, failure; suspended trackers say why they do not move", () => {
   expect(trackingSummary(apply({ kind: "find" }), "r:t", "*")).toBe("* looking for OCIRepositories that track r:t…");
   expect(trackingSummary(apply({ kind: "found", objects: [] }), "r:t", "")).toBe("no OCIRepository in the cluster tracks r:t");
-  expect(trackingSummary(apply({ kind: "failed", error: "HTTP 403" }), "r:t", "")).toBe("cluster: HTTP 403");
+  expect(trackingSummary(apply({ kind: "failed", error: "HTTP 403" }), "r:t", "")).toBe("cluster not followed: HTTP 403");
   expect(trackingSummary(createTracking(), "r:t", "")).toBe("");
   const s = apply(found, { kind: "update", key: "b/y", update: { suspended: true } });
   if (s.step !== "following") throw new Error(s.step);
