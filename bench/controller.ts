@@ -134,7 +134,7 @@ async function runSize(cfg: Config, kube: KubeServer, proxy: ReturnType<typeof c
   const proc = Bun.spawn(
     [cfg.berth, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", storage,
       "--storage-addr", `127.0.0.1:${storagePort}`, "--concurrent", String(cfg.concurrent)],
-    { stdout: Bun.file(log), stderr: Bun.file(log), env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work } },
+    { stdout: Bun.file(log), stderr: Bun.file(log), env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, ...runtimeTuning() } },
   );
   onCleanup(() => proc.kill("SIGKILL"));
   try {
@@ -218,6 +218,11 @@ async function main() {
     if (k) process.stdout.write(`berth vs anchor at ${k.objects}: ${(ANCHOR.seconds / k.readySeconds).toFixed(2)}x faster (goal 4x), memory ${(k.peakRssMiB / ANCHOR.rssMiB).toFixed(2)}x of the anchor (goal <= 1x)\n`);
     for (const r of results) process.stdout.write(`requests in one interval at ${r.objects}: ${JSON.stringify(r.requestsByKind)}\n`);
   }
+}
+
+/** Runtime knobs passed through to the controller (`BUN_*`, e.g. BUN_JSC_forceRAMSize), to compare settings. */
+function runtimeTuning(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("BUN_") && e[1] !== undefined));
 }
 
 function readdirFirst(dir: string): string {
