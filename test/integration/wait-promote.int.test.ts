@@ -1,60 +1,35 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { createKeySigner, createRegistryClient, findBundles, findLegacySignatures, pushArtifact, publicKeyPem, signArtifact, type RegistryClient } from "../../src/core/index.ts";
-import { ocirepositoryCRD } from "../../src/k8s/index.ts";
+import { createKeySigner, findBundles, findLegacySignatures, publicKeyPem, signArtifact, type RegistryClient } from "../../src/core/index.ts";
 import { KubeClient, loadKubeConnection } from "../../src/k8s/client/kube.ts";
 import { findTrackingOCIRepositories } from "../../src/k8s/wait/wait.ts";
-import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
 import { runMain } from "../../src/main.ts";
-import { installCRDs, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
-import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { kubeJson, type KubeServer } from "../harness/kube.ts";
+import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
+import type { RegistryServer } from "../harness/registry.ts";
 import { BERTH_BIN, berth, requireBinary } from "../e2e/berth-bin.ts";
 
 const NS = "berth-wait";
 const OTHER_NS = "berth-wait-other";
 const coll = (ns: string) => `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`;
 
+let env: FluxTestEnv;
 let kube: KubeServer;
 let reg: RegistryServer;
 let regClient: RegistryClient;
-let controller: RunningController;
-let work: string;
-const logs: string[] = [];
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "berth-wait-test-"));
-  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
-  const crdFile = join(work, "crd.yaml");
-  writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
-  await installCRDs(kube, [crdFile]);
-  for (const name of [NS, OTHER_NS]) await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name } } });
-  regClient = createRegistryClient({ insecure: true });
-  controller = await startController({
-    connection: await loadKubeConnection({ path: kube.kubeconfigPath }),
-    storagePath: join(work, "storage"),
-    storageAddr: "127.0.0.1:0",
-    concurrent: 2,
-    log: (m) => logs.push(m),
-  });
+  env = await startFluxTestEnv({ namespaces: [NS, OTHER_NS], prefix: "berth-wait-test-" });
+  ({ kube, reg, regClient } = env);
+  await env.startController();
 }, 180_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  await regClient?.close();
-  await Promise.all([kube?.stop(), reg?.stop()]);
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => env?.stop());
 
-async function push(repo: string, tag: string, files: Record<string, string>): Promise<string> {
-  const dir = mkdtempSync(join(work, "src-"));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const res = await pushArtifact(dir, regClient.repository({ registry: reg.host, repository: repo }), tag, {});
-  return res.descriptor.digest;
-}
+const push = (repo: string, tag: string, files: Record<string, string>) => env.push(repo, tag, files);
 
 function ocirepo(ns: string, name: string, repo: string, ref: Record<string, string>) {
   return {
@@ -66,17 +41,9 @@ function ocirepo(ns: string, name: string, repo: string, ref: Record<string, str
   };
 }
 
-const cond = (o: Record<string, any>, type: string) => (o.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}\ncontroller log:\n${logs.join("\n")}`);
-}
+const cond = conditionOf;
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+  harnessWaitFor(what, probe, { timeoutMs, intervalMs: 100, context: () => `controller log:\n${env.logs.join("\n")}` });
 
 const readyRevision = (ns: string, name: string) =>
   waitFor(`${ns}/${name} Ready`, async () => {
@@ -167,7 +134,7 @@ describe("berth wait / reconcile / promote against a real API server, registry a
 
   test("cross-repository promote with --verify-key copies the signature; a semver tracker of the new tag is found and followed", async () => {
     const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const pub = join(work, "cosign.pub");
+    const pub = join(env.work, "cosign.pub");
     writeFileSync(pub, publicKeyPem(keys.publicKey));
     const d = await push("team/api", "rc", { "api.yaml": "kind: ConfigMap\nmetadata:\n  name: api\n" });
     const staging = regClient.repository({ registry: reg.host, repository: "team/api" });
@@ -183,7 +150,7 @@ describe("berth wait / reconcile / promote against a real API server, registry a
       await client.close();
     }
 
-    const unsignedKey = join(work, "other.pub");
+    const unsignedKey = join(env.work, "other.pub");
     writeFileSync(unsignedKey, publicKeyPem(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey));
     const refused = await cli(["promote", `oci://${reg.host}/team/api:rc`, `oci://${reg.host}/live/api:1.2.0`, "--verify-key", unsignedKey, "--yes", "--insecure-registry"]);
     expect(refused.code).toBe(7);
