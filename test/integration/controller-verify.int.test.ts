@@ -7,15 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   CoreError,
   OCI_INDEX,
   OCI_MANIFEST,
   createKeySigner,
-  createRegistryClient,
   digestOf,
   encodeIndex,
   publicKeyPem,
@@ -30,11 +28,10 @@ import {
 } from "../../src/core/index.ts";
 import { encodeBundleReferrer } from "../../src/core/sign/bundle.ts";
 import { parseOCIRepository } from "../../src/k8s/api/ocirepository.ts";
-import { KubeClient, loadKubeConnection } from "../../src/k8s/client/kube.ts";
+import { KubeClient } from "../../src/k8s/client/kube.ts";
 import { verifySource } from "../../src/k8s/controller/verify.ts";
-import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
-import { ocirepositoryCRD } from "../../src/k8s/index.ts";
-import { installCRDs, kubeJson, peerBinDir, run, startKube, startRegistry, type KubeServer, type RegistryServer, type RunResult } from "../harness/index.ts";
+import { kubeJson, peerBinDir, run, type KubeServer, type RegistryServer, type RunResult } from "../harness/index.ts";
+import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
 
 const NS = "berth-verify";
 const COSIGN = join(peerBinDir(), "cosign");
@@ -42,6 +39,7 @@ const VECTORS = join(import.meta.dir, "../../../shared/vectors/cosign");
 const vec = (p: string) => new Uint8Array(readFileSync(join(VECTORS, p)));
 const GH = "https://github.com/login/oauth";
 
+let env: FluxTestEnv;
 let kube: KubeServer;
 let reg: RegistryServer;
 let kubeClient: KubeClient;
@@ -53,20 +51,16 @@ const otherKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
 
 beforeAll(async () => {
   if (!existsSync(COSIGN)) throw new Error(`cosign not found at ${COSIGN}: run scripts/setup to build it`);
-  work = mkdtempSync(join(tmpdir(), "berth-ctl-verify-"));
-  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
-  await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } });
-  kubeClient = new KubeClient(await loadKubeConnection({ path: kube.kubeconfigPath }));
-  regClient = createRegistryClient({ insecure: true });
+  env = await startFluxTestEnv({ namespaces: [NS], prefix: "berth-ctl-verify-" });
+  ({ kube, reg, regClient, work } = env);
+  kubeClient = new KubeClient(env.conn);
   const g = await cosign(["generate-key-pair", "--output-key-prefix", "cosign"], { COSIGN_PASSWORD: "cosign-pw" });
   expect(g.code).toBe(0);
 }, 120_000);
 
 afterAll(async () => {
   await kubeClient?.close();
-  await regClient?.close();
-  await Promise.all([kube?.stop(), reg?.stop()]);
-  if (work) rmSync(work, { recursive: true, force: true });
+  await env?.stop();
 });
 
 function cosign(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
@@ -235,42 +229,15 @@ test("notation is refused as not supported yet", async () => {
 
 describe("through startController: spec.verify decides what is served", () => {
   const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
-  const logs: string[] = [];
-  let controller: RunningController;
 
   beforeAll(async () => {
-    const crdFile = join(work, "crd.yaml");
-    writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
-    await installCRDs(kube, [crdFile]);
-    controller = await startController({
-      connection: await loadKubeConnection({ path: kube.kubeconfigPath }),
-      namespace: NS,
-      storagePath: join(work, "storage"),
-      storageAddr: "127.0.0.1:0",
-      concurrent: 2,
-      log: (m) => logs.push(m),
-    });
+    await env.startController({ namespace: NS });
   }, 120_000);
-  afterAll(async () => {
-    await controller?.stop();
-  });
 
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const v = await probe();
-        if (v !== undefined) return v;
-      } catch (e) {
-        last = e;
-      }
-      await Bun.sleep(150);
-    }
-    throw new Error(`timed out waiting for ${what}; last error: ${String(last)}\ncontroller log:\n${logs.join("\n")}`);
-  }
-  const cond = (o: Record<string, any>, type: string) => (o.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
-  const getObj = (name: string) => kubeJson(kube, `${COLLECTION}/${name}`);
+  const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+    harnessWaitFor(what, probe, { timeoutMs, context: () => `controller log:\n${env.logs.join("\n")}` });
+  const cond = conditionOf;
+  const getObj = (name: string) => env.getOCIRepository(NS, name);
 
   test("signed digest → Ready + SourceVerified=True; unsigned new tag → SourceVerified=False and the old artifact still served", async () => {
     const a = await freshArtifact();
