@@ -1,25 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { CoreError } from "../../../../src/core/errors.ts";
 import { embeddedTrustedRoot, embeddedTrustedRootJSON } from "../../../../src/core/sign/embedded-root.ts";
 import { verifyBundleKeyless, verifyLegacyKeyless } from "../../../../src/core/sign/keyless.ts";
 import type { BundleSignature, LegacySignature } from "../../../../src/core/sign/referrers.ts";
+import { vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
 
-const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/cosign");
-const raw = (p: string) => readFileSync(join(VECTORS, p));
 const GH = "^https://github\\.com/login/oauth$";
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  return "ok";
-}
 
 describe("embedded public-good trusted root", () => {
   test("names the public-good Rekor v1 log and the Fulcio CAs", () => {

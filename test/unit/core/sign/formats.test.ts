@@ -1,7 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { generateKeyPairSync, verify } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { MemoryStore } from "../../../../src/core/content/memory-store.ts";
 import { readAll } from "../../../../src/core/oci/digest.ts";
 import { encodeIndex, encodeManifest, parseManifest } from "../../../../src/core/oci/manifest.ts";
@@ -14,9 +12,8 @@ import { cosignStatement, preAuthEncoding, simpleSigningPayload } from "../../..
 import { COSIGN_SIG_ARTIFACT_TYPE, findSignatures, isBundleV03OrLater } from "../../../../src/core/sign/referrers.ts";
 import { createKeySigner } from "../../../../src/core/sign/signer.ts";
 import { verifySignatures } from "../../../../src/core/sign/verifier.ts";
+import { vectorBytes as raw } from "../../../fixtures/cosign-vectors.ts";
 
-const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/cosign");
-const raw = (p: string) => readFileSync(join(VECTORS, p));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe("byte formats against cosign's (vectors derived/)", () => {

@@ -1,25 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { CoreError } from "../../../../src/core/errors.ts";
 import { tokenClaims } from "../../../../src/core/sign/oidc.ts";
 import { bundleTlogEntry, dsseEntry, hashedRekordEntry, legacyRekorAnnotation, type RekorEntry } from "../../../../src/core/sign/rekor.ts";
+import { vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
 
-const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/cosign");
-const raw = (p: string) => readFileSync(join(VECTORS, p));
 const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
 const jwt = (claims: Record<string, unknown>) => `${part({ alg: "RS256" })}.${part(claims)}.c2ln`;
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  return "ok";
-}
 
 describe("identity token claims", () => {
   test("workload tokens prove possession over sub; email tokens over the verified email", () => {

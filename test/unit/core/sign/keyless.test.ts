@@ -1,28 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { CoreError } from "../../../../src/core/errors.ts";
 import { parseTrustedRoot, verifyBundleKeyless, verifyLegacyKeyless, type KeylessTrust } from "../../../../src/core/sign/keyless.ts";
 import type { BundleSignature, LegacySignature } from "../../../../src/core/sign/referrers.ts";
 import { verifySignatures } from "../../../../src/core/sign/verifier.ts";
+import { vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
 
-const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/cosign");
-const raw = (p: string) => readFileSync(join(VECTORS, p));
 const root = (p: string) => parseTrustedRoot(JSON.parse(raw(p).toString("utf8")));
 const PGI = root("cosign/trusted_root_pgi.json");
 const PROD = root("sigstore-js/trusted_root.prod.json");
 const GH = "https://github.com/login/oauth";
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  return "ok";
-}
 
 describe("legacy keyless layer by real cosign (vector A3: Fulcio + Rekor, 2023)", () => {
   const dir = "dir-img-cosign-fulcio-rekor-valid";

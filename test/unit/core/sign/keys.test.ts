@@ -14,8 +14,8 @@ import {
 } from "../../../../src/core/sign/keys.ts";
 import { createKeySigner } from "../../../../src/core/sign/signer.ts";
 import { generateKeyPairSync } from "node:crypto";
+import { COSIGN_VECTORS as VECTORS } from "../../../fixtures/cosign-vectors.ts";
 
-const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/cosign");
 const vec = (p: string) => readFileSync(join(VECTORS, p), "utf8");
 
 function roundTrip(key: ReturnType<typeof decryptCosignKey>): boolean {

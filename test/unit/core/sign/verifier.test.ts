@@ -1,15 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { ed25519ph } from "@noble/curves/ed25519.js";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { CoreError } from "../../../../src/core/errors.ts";
 import { loadPublicKey } from "../../../../src/core/sign/keys.ts";
 import type { BundleSignature, LegacySignature } from "../../../../src/core/sign/referrers.ts";
 import { verifyBundleSignature, verifyLegacySignature, verifySignatures } from "../../../../src/core/sign/verifier.ts";
+import { vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
 
-const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/cosign");
-const raw = (p: string) => readFileSync(join(VECTORS, p));
 const pub = (p: string) => loadPublicKey(raw(p).toString("utf8"));
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
@@ -21,15 +17,6 @@ function legacy(dir: string): { sig: LegacySignature; digest: string } {
   };
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  return "ok";
-}
 
 describe("legacy .sig layers made by real cosign (vectors A)", () => {
   test("key-only signature verifies with cosign.pub for the manifest's digest", () => {

@@ -25,9 +25,9 @@ import { encodeBundleReferrer } from "../../../../src/core/sign/bundle.ts";
 import { parseOCIRepository } from "../../../../src/k8s/api/ocirepository.ts";
 import type { KubeClient } from "../../../../src/k8s/client/kube.ts";
 import { TRUSTED_ROOT_KEY, verifyProviderLabel, verifySource } from "../../../../src/k8s/controller/verify.ts";
+import { COSIGN_VECTORS as VECTORS } from "../../../fixtures/cosign-vectors.ts";
 
 const NS = "apps";
-const VECTORS = join(import.meta.dir, "../../../../../shared/vectors/cosign");
 const vec = (p: string) => new Uint8Array(readFileSync(join(VECTORS, p)));
 const b64 = (x: string | Uint8Array) => Buffer.from(x).toString("base64");
 const GH = "https://github.com/login/oauth";
