@@ -40,3 +40,14 @@ export { resolveTag, filterTagsForList, sortTags, isSignatureOrReferrerTag, type
 export { diffTrees, dirTreeReader, renderTreeDiff, type TreeDiff, type TreeReader } from "./diff/index.ts";
 // Cosign-compatible signing and verification (sign/index.ts is its public surface).
 export * from "./sign/index.ts";
+// Registry tokens from cloud identities (ECR, ACR, GCP): the controller's `provider` and the CLI's `--provider`.
+export {
+  CLOUD_EXCHANGES,
+  CloudTokenCache,
+  type CloudContext,
+  type CloudEndpoints,
+  type CloudExchange,
+  type CloudProviderName,
+  type CloudToken,
+  type CloudTokenCacheOptions,
+} from "./registry/cloud/index.ts";

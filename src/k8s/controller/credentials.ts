@@ -19,7 +19,7 @@ import { createSecureContext } from "node:tls";
 import { CoreError, isCoreError, staticCredentials, type Credential, type CredentialProvider, type RegistryClientOptions } from "../../core/index.ts";
 import type { OCIRepository } from "../api/ocirepository.ts";
 import { kubeStatusOf, type KubeClient } from "../client/kube.ts";
-import { CLOUD_EXCHANGES, CloudTokenCache, type CloudContext, type CloudEndpoints, type CloudProviderName } from "./cloud/index.ts";
+import { CLOUD_EXCHANGES, CloudTokenCache, type CloudContext, type CloudEndpoints, type CloudProviderName } from "../../core/index.ts";
 
 /** Registry client options for one object, and a key identifying them. */
 export interface RegistryAccess {

@@ -6,8 +6,8 @@ import { isCoreError, type CoreError } from "../../../../src/core/index.ts";
 import type { KubeClient } from "../../../../src/k8s/client/kube.ts";
 import type { OCIRepository } from "../../../../src/k8s/api/ocirepository.ts";
 import { registryAccessFor, type RegistryAccessOptions } from "../../../../src/k8s/controller/credentials.ts";
-import { CloudTokenCache } from "../../../../src/k8s/controller/cloud/index.ts";
-import { signV4 } from "../../../../src/k8s/controller/cloud/aws.ts";
+import { CloudTokenCache } from "../../../../src/core/registry/cloud/index.ts";
+import { signV4 } from "../../../../src/core/registry/cloud/aws.ts";
 
 const noKube = { get: () => Promise.reject(new Error("no API calls expected")) } as unknown as KubeClient;
 const repo = (url: string, provider: "aws" | "azure" | "gcp"): OCIRepository =>
