@@ -13,6 +13,7 @@ import {
   type RegistryClient,
 } from "../core/registry/index.ts";
 import type { ProgressSink } from "../core/progress.ts";
+import { cloudCredentials } from "../core/registry/cloud/provider.ts";
 import { VERSION } from "./version.ts";
 import type { RegistryFlags } from "./flags.ts";
 export type { RegistryFlags } from "./flags.ts";
@@ -44,21 +45,25 @@ function readPem(path: string | undefined, what: string): string | undefined {
 /** Everything a command needs to reach registries and layouts; built once per command from flags and env. */
 export interface Services {
   client: RegistryClient;
-  credentialsSource: "flag" | "docker-config";
+  credentialsSource: "flag" | "docker-config" | "provider";
   signal: AbortSignal;
   open(ref: ArtifactRef, opts?: { create?: boolean }): Promise<Target>;
   close(): Promise<void>;
 }
 
 export function createServices(flags: RegistryFlags, env: NodeJS.ProcessEnv, onProgress?: ProgressSink, interrupt?: AbortSignal): Services {
-  if (flags.provider && flags.provider !== "generic") {
-    fail("UNSUPPORTED", `--provider ${flags.provider} is not supported by berth yet`, {
-      hint: `log in with the cloud CLI (e.g. docker login via the ${flags.provider} CLI) and omit --provider`,
-    });
-  }
   let credentials: CredentialProvider;
   let credentialsSource: Services["credentialsSource"] = "docker-config";
-  if (flags.creds) {
+  const provider = flags.provider ?? "generic";
+  if (provider !== "generic" && provider !== "aws" && provider !== "azure" && provider !== "gcp") {
+    fail("USAGE", `--provider must be one of generic, aws, azure, gcp, not ${provider}`);
+  }
+  if (provider !== "generic" && flags.creds) fail("USAGE", "--creds and --provider cannot be used together", { hint: "drop --creds to use the cloud identity" });
+  if (provider !== "generic") {
+    // As flux: the registry login comes from the cloud identity of the machine or CI job.
+    credentials = cloudCredentials(provider, { env: { ...env } });
+    credentialsSource = "provider";
+  } else if (flags.creds) {
     credentials = staticCredentials(parseCredsFlag(flags.creds));
     credentialsSource = "flag";
   } else {

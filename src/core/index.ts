@@ -51,3 +51,4 @@ export {
   type CloudToken,
   type CloudTokenCacheOptions,
 } from "./registry/cloud/index.ts";
+export { cloudCredentials, type CloudCredentialsOptions } from "./registry/cloud/provider.ts";
