@@ -71,8 +71,12 @@ export function createProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: n
         .option("--reproducible", "set the created annotation to the Unix epoch, so the same tree gives the same digest", false)
         .addOption(new Option("--media-types <profile>", "flux: Flux media types; docker: RFC-0003's Docker types for registries that reject custom ones").choices(["flux", "docker"]).default("flux"))
         .addOption(new Option("--config-profile <profile>", "config blob shape: flux-2.9 (default) or flux-2.8").choices(["flux-2.9", "flux-2.8"]))
-        .option("--sign", "after pushing, sign the pushed digest with --key (as berth sign artifact)", false)
+        .option("--sign", "after pushing, sign the pushed digest with --key, or keyless without it (as berth sign artifact)", false)
         .option("--key <file>", "with --sign: cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
+        .option("--identity-token <token|file>", "with --sign, keyless (no --key): OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
+        .option("--fulcio-url <url>", "with --sign, keyless: Fulcio instance (default https://fulcio.sigstore.dev)")
+        .option("--rekor-url <url>", "with --sign, keyless: Rekor v1 instance (default https://rekor.sigstore.dev)")
+        .option("--trusted-root <file>", "with --sign, keyless: trusted_root.json to check the new signature against before pushing; default the embedded public-good root for the public-good instances")
         .addOption(new Option("--sign-format <format>", "with --sign: bundle (cosign v3 referrer, default) or legacy (sha256-<hex>.sig image)").choices(["bundle", "legacy"]))
         .option("-o, --output <format>", "print the result as json or yaml on stdout")
         .option("-q, --quiet", "print only errors", false),
@@ -118,13 +122,17 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
       .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest>")
       .description("Add tags to an existing artifact (e.g. promote staging to production)")
       .option("--tag <tags>", "new tag; repeatable, comma-separated", collect)
-      .option("--sign", "after tagging, sign the artifact's digest with --key (as berth sign artifact)", false)
+      .option("--sign", "after tagging, sign the artifact's digest with --key, or keyless without it (as berth sign artifact)", false)
       .option("--key <file>", "with --sign: cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
+      .option("--identity-token <token|file>", "with --sign, keyless (no --key): OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
+      .option("--fulcio-url <url>", "with --sign, keyless: Fulcio instance (default https://fulcio.sigstore.dev)")
+      .option("--rekor-url <url>", "with --sign, keyless: Rekor v1 instance (default https://rekor.sigstore.dev)")
+      .option("--trusted-root <file>", "with --sign, keyless: trusted_root.json to check the new signature against before pushing; default the embedded public-good root for the public-good instances")
       .addOption(new Option("--sign-format <format>", "with --sign: bundle (cosign v3 referrer, default) or legacy (sha256-<hex>.sig image)").choices(["bundle", "legacy"]))
       .option("-o, --output <format>", "print the result as json or yaml on stdout")
       .option("-q, --quiet", "print only errors", false),
   )
-    .addHelpText("after", "\nExamples:\n  berth tag artifact oci://ghcr.io/org/app-config:v1.0.0 --tag latest --tag production\n")
+    .addHelpText("after", "\nExamples:\n  berth tag artifact oci://ghcr.io/org/app-config:v1.0.0 --tag latest --tag production\n  SIGSTORE_ID_TOKEN=$(cat token) berth tag artifact oci://ghcr.io/org/app-config:v1.0.0 --tag production --sign\n")
     .action((url, opts) => done(import("./cli/commands/tag.ts").then((m) => m.run(url, opts, s, env))));
 
   const list = program.command("list").alias("ls").description("List artifacts");

@@ -24,7 +24,7 @@ const PASSWORD = { COSIGN_PASSWORD: "e2e-pw" };
 let reg: RegistryServer;
 let work: string;
 
-const berth = (args: string[], env: Record<string, string> = {}) => berthBin(args, { cwd: work, env });
+const berth = (args: string[], env: Record<string, string | undefined> = {}) => berthBin(args, { cwd: work, env });
 const meta = (rev: string) => ["--source=https://example.com/config", `--revision=main@sha1:${rev}`];
 const repoUrl = () => `oci://${reg.host}/sign-cli/app`;
 
@@ -88,12 +88,13 @@ describe("signing from push, tag and list (compiled binary)", () => {
     expect(JSON.parse(v.stdout).signatures[0]).toMatchObject({ format: "legacy", source: `${digests.v2.replace(":", "-")}.sig layer 1` });
   });
 
-  test("push --sign with a wrong password or without --key pushes nothing", async () => {
+  test("push --sign with a wrong password, or keyless without an identity token, pushes nothing", async () => {
     const bad = await berth(["push", "artifact", `${repoUrl()}:never`, "-f", EXAMPLE, ...meta("9".repeat(40)), "--sign", "--key", "good.key"], { COSIGN_PASSWORD: "wrong" });
     expect(bad.code).not.toBe(0);
-    const noKey = await berth(["push", "artifact", `${repoUrl()}:never`, "-f", EXAMPLE, ...meta("9".repeat(40)), "--sign"]);
+    const noToken = { SIGSTORE_ID_TOKEN: undefined, ACTIONS_ID_TOKEN_REQUEST_URL: undefined, ACTIONS_ID_TOKEN_REQUEST_TOKEN: undefined };
+    const noKey = await berth(["push", "artifact", `${repoUrl()}:never`, "-f", EXAMPLE, ...meta("9".repeat(40)), "--sign"], noToken);
     expect(noKey.code).toBe(2);
-    expect(noKey.stderr).toContain("--sign needs --key");
+    expect(noKey.stderr).toContain("keyless signing needs an OIDC identity token");
     const keyOnly = await berth(["push", "artifact", `${repoUrl()}:never`, "-f", EXAMPLE, ...meta("9".repeat(40)), "--key", "good.key"]);
     expect(keyOnly.code).toBe(2);
     const ls = await berth(["list", "artifacts", repoUrl(), "-o", "json"]);

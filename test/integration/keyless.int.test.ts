@@ -341,3 +341,93 @@ describe("cosign verifies berth's keyless signatures with --trusted-root (stand-
     }, 240_000);
   }
 });
+
+describe("push --sign and tag --sign keyless (stand-in for public Fulcio/Rekor)", () => {
+  const NO_TOKEN = { SIGSTORE_ID_TOKEN: undefined, ACTIONS_ID_TOKEN_REQUEST_URL: undefined, ACTIONS_ID_TOKEN_REQUEST_TOKEN: undefined };
+  const pushArgs = (ref: string, rev: string) => ["push", "artifact", `oci://${ref}`, "-f", EXAMPLE, "--source=https://example.com/cfg", `--revision=main@sha1:${rev.repeat(40).slice(0, 40)}`];
+  const repoOf = (ref: string) => ref.slice(reg.host.length + 1, ref.lastIndexOf(":"));
+
+  test("push --sign without --key: bundle signature with the certificate identity; verify -o json reports identity, Rekor time and log index", async () => {
+    const ref = `${reg.host}/keyless/pushed${++n}:v1`;
+    const before = { logged: mock.logged.length, certs: mock.certificates };
+    const t0 = Math.floor(Date.now() / 1000);
+    const p = await berth([...pushArgs(ref, "a"), "--sign", "--identity-token", identityToken(), ...mockFlags(), "-o", "json"]);
+    expect(p.stderr).toBe("");
+    expect(p.code).toBe(0);
+    const out = JSON.parse(p.stdout);
+    expect(out.signature).toMatchObject({ digest: out.digest, format: "bundle", pushed: true, identity: { subject: SUBJECT, issuer: ISSUER } });
+    expect(mock.certificates - before.certs).toBe(1);
+    expect(mock.logged.slice(before.logged)).toEqual(["dsse"]);
+    // The log entry as stored in the bundle is what verify must report.
+    const m = await manifest(repoOf(ref), out.signature.signature);
+    const bundle = JSON.parse(new TextDecoder().decode(await blob(repoOf(ref), (m.json.layers as Array<{ digest: string }>)[0]!.digest)));
+    const entry = bundle.verificationMaterial.tlogEntries[0];
+    const v = await berth(["verify", "artifact", `oci://${ref}`, "--trusted-root", rootFile, ...identityFlags(), "-o", "json"]);
+    expect(v.code).toBe(0);
+    const sig = JSON.parse(v.stdout).signatures[0];
+    expect(sig).toMatchObject({ format: "bundle", key: "certificate", keyFile: null, identity: { subject: SUBJECT, issuer: ISSUER }, source: `referrer ${out.signature.signature}` });
+    expect(sig.logIndex).toBe(Number(entry.logIndex));
+    expect(Date.parse(sig.signedAt) / 1000).toBe(Number(entry.integratedTime));
+    expect(Number(entry.integratedTime)).toBeGreaterThanOrEqual(t0 - 5);
+    // The human line says the same.
+    const h = await berth(["verify", "artifact", `oci://${ref}`, "--trusted-root", rootFile, ...identityFlags()]);
+    expect(h.code).toBe(0);
+    expect(h.stderr).toContain(`signed by identity ${SUBJECT} (issuer ${ISSUER}), at ${sig.signedAt} (Rekor integrated time, log index ${entry.logIndex})`);
+  }, 240_000);
+
+  test("push --sign --sign-format legacy with SIGSTORE_ID_TOKEN: verify reports the hashedrekord entry's log index", async () => {
+    const ref = `${reg.host}/keyless/pushed${++n}:v1`;
+    const p = await berth([...pushArgs(ref, "b"), "--sign", "--sign-format", "legacy", ...mockFlags()], { SIGSTORE_ID_TOKEN: identityToken() });
+    expect(p.code).toBe(0);
+    expect(p.stderr).toContain(`✔ certificate issued to ${SUBJECT}`);
+    expect(p.stderr).toContain(`✔ artifact signed keyless as ${SUBJECT} (issuer ${ISSUER}): legacy signature sha256:`);
+    const digest = /@(sha256:[a-f0-9]{64})/.exec(p.stderr)![1]!;
+    const m = await manifest(repoOf(ref), `${digest.replace(":", "-")}.sig`);
+    const set = JSON.parse((m.json.layers as Array<{ annotations: Record<string, string> }>)[0]!.annotations["dev.sigstore.cosign/bundle"]!);
+    const v = await berth(["verify", "artifact", `oci://${ref}`, "--trusted-root", rootFile, ...identityFlags(), "-o", "json"]);
+    expect(v.code).toBe(0);
+    const sig = JSON.parse(v.stdout).signatures[0];
+    expect(sig).toMatchObject({ format: "legacy", identity: { subject: SUBJECT, issuer: ISSUER }, logIndex: set.Payload.logIndex });
+    expect(Date.parse(sig.signedAt) / 1000).toBe(set.Payload.integratedTime);
+  }, 240_000);
+
+  test("tag --sign without --key signs the digest the new tag points at; verify through the new tag", async () => {
+    const a = await freshArtifact();
+    const t = await berth(["tag", "artifact", a.url, "--tag", "production", "--sign", ...mockFlags(), "-o", "json"], { SIGSTORE_ID_TOKEN: identityToken() });
+    expect(t.stderr).toBe("");
+    expect(t.code).toBe(0);
+    const tj = JSON.parse(t.stdout);
+    expect(tj.digest).toBe(a.digest);
+    expect(tj.signature).toMatchObject({ digest: a.digest, format: "bundle", pushed: true, identity: { subject: SUBJECT, issuer: ISSUER } });
+    const prod = a.url.replace(/:v1$/, ":production");
+    const v = await berth(["verify", "artifact", prod, "--trusted-root", rootFile, ...identityFlags(), "-o", "json"]);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ digest: a.digest, signatures: [{ source: `referrer ${tj.signature.signature}`, identity: { subject: SUBJECT } }] });
+  }, 240_000);
+
+  test("a missing identity token fails push --sign and tag --sign with nothing pushed and no Fulcio request", async () => {
+    const ref = `${reg.host}/keyless/never${++n}:v1`;
+    const certs = mock.certificates;
+    const p = await berth([...pushArgs(ref, "c"), "--sign", ...mockFlags()], NO_TOKEN);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain("keyless signing needs an OIDC identity token");
+    expect(p.stderr).not.toContain("pushing artifact");
+    expect((await manifest(repoOf(ref), "v1")).status).toBe(404);
+    const a = await freshArtifact();
+    const t = await berth(["tag", "artifact", a.url, "--tag", "never", "--sign", ...mockFlags()], NO_TOKEN);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain("keyless signing needs an OIDC identity token");
+    expect((await manifest(repoOf(a.ref), "never")).status).toBe(404);
+    expect(mock.certificates).toBe(certs);
+    // A token Fulcio would refuse (unverified email) also fails before anything is pushed.
+    const bad = await berth([...pushArgs(ref, "c"), "--sign", "--identity-token", identityToken({ email: "me@example.com", email_verified: false }), ...mockFlags()], NO_TOKEN);
+    expect(bad.code).toBe(2);
+    expect((await manifest(repoOf(ref), "v1")).status).toBe(404);
+    // Keyless flags need --sign, and exclude --key.
+    expect((await berth([...pushArgs(ref, "c"), "--identity-token", identityToken()], NO_TOKEN)).code).toBe(2);
+    const both = await berth([...pushArgs(ref, "c"), "--sign", "--key", "cosign.key", "--fulcio-url", mock.url], NO_TOKEN);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("exclude each other");
+    expect((await manifest(repoOf(ref), "v1")).status).toBe(404);
+  }, 240_000);
+});

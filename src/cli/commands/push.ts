@@ -6,7 +6,7 @@ import { ANNOTATION_CREATED } from "../../core/oci/media-types.ts";
 import type { PackOptions } from "../../core/artifact/pack.ts";
 import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
 import { createProgressRenderer, Logger, parseFormat, printResult, type Streams } from "../output.ts";
-import { loadKeySigner, parseSignFlags, signatureResult, signDigest, signedMessage, type SignFlags } from "../signing.ts";
+import { parseSignFlags, prepareSigner, signatureResult, signDigest, signedMessage, type SignFlags } from "../signing.ts";
 import { buildOptionsFrom, resolveInputPath, type BuildFlags } from "./build.ts";
 
 export interface PushFlags extends RegistryFlags, BuildFlags, SignFlags {
@@ -32,8 +32,8 @@ export async function run(url: string | undefined, f: PushFlags, s: Streams, env
   if (ref.digest && !ref.tag) fail("USAGE", `cannot push to a digest reference: ${url}`, { hint: "push to a tag, e.g. oci://host/repo:v1" });
   const sigFormat = parseSignFlags(f);
   const log = new Logger(s, f.quiet || format !== "human");
-  // Before anything is read or uploaded, so a wrong key or password costs nothing.
-  const signer = f.sign ? await loadKeySigner(f.key!, env, { stdinBusy: f.path === "-" }) : undefined;
+  // Before anything is read or uploaded, so a wrong key or password, or a missing or refused identity token, costs nothing.
+  const signer = f.sign ? await prepareSigner(f, env, { stdinBusy: f.path === "-", signal: s.signal, log }) : undefined;
   const input = await resolveInputPath(f.path, env);
   let pushed = false;
   try {

@@ -3,7 +3,7 @@ import { tagArtifact } from "../../core/artifact/tag.ts";
 import { displayRef, referenceOf } from "../../core/oci/ref.ts";
 import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
 import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
-import { loadKeySigner, parseSignFlags, signatureResult, signDigest, signedMessage, type SignFlags } from "../signing.ts";
+import { parseSignFlags, prepareSigner, signatureResult, signDigest, signedMessage, type SignFlags } from "../signing.ts";
 import { splitCSV } from "./build.ts";
 
 export interface TagFlags extends RegistryFlags, SignFlags {
@@ -14,7 +14,7 @@ export interface TagFlags extends RegistryFlags, SignFlags {
 
 /**
  * `berth tag artifact`: each new tag in order; unlike flux, `--insecure-registry` works here too.
- * With `--sign`, the digest the tags now point at is signed once afterwards.
+ * With `--sign`, the digest the tags now point at is signed once afterwards, with `--key` or keyless.
  */
 export async function run(url: string | undefined, f: TagFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   const format = parseFormat(f.output);
@@ -23,8 +23,9 @@ export async function run(url: string | undefined, f: TagFlags, s: Streams, env:
   if (tags.length === 0) fail("USAGE", "--tag is required");
   const ref = parseURLArg(url, "artifact name is required");
   const sigFormat = parseSignFlags(f);
-  const signer = f.sign ? await loadKeySigner(f.key!, env) : undefined;
   const log = new Logger(s, f.quiet || format !== "human");
+  // Before any tag is written, so a wrong key or password, or a missing or refused identity token, changes nothing.
+  const signer = f.sign ? await prepareSigner(f, env, { signal: s.signal, log }) : undefined;
   const services = createServices(f, env, undefined, s.signal);
   try {
     if (f.creds) log.action("logging in to registry with credentials");

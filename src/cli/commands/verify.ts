@@ -3,12 +3,13 @@ import { parseAnnotationFlags } from "../../core/artifact/metadata.ts";
 import { displayRef, referenceOf } from "../../core/oci/ref.ts";
 import { loadPublicKey } from "../../core/sign/keys.ts";
 import { embeddedTrustedRoot } from "../../core/sign/embedded-root.ts";
-import { parseTrustedRoot, type KeylessTrust } from "../../core/sign/keyless.ts";
-import { findSignatures } from "../../core/sign/referrers.ts";
+import type { KeylessTrust } from "../../core/sign/keyless.ts";
+import { REKOR_BUNDLE_ANNOTATION } from "../../core/sign/legacy.ts";
+import { findSignatures, type FoundSignature } from "../../core/sign/referrers.ts";
 import { verifySignatures, type KeyTrust, type Verdict } from "../../core/sign/verifier.ts";
 import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
 import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
-import { readKeyFile } from "./sign.ts";
+import { readKeyFile, readTrustedRoot } from "../signing.ts";
 
 export interface VerifyFlags extends RegistryFlags {
   key?: string[];
@@ -28,28 +29,109 @@ function exactRegexp(s: string): string {
   return `^${s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")}$`;
 }
 
-/** Keyless trust: the `--trusted-root` file, else the public-good root embedded in berth (offline either way). */
-function keylessTrust(f: VerifyFlags): KeylessTrust {
+/** The policy of `--certificate-identity[-regexp]` and `--certificate-oidc-issuer[-regexp]`, or undefined when neither is given. */
+export function identityPolicy(f: IdentityFlags): { subject: string; issuer: string } | undefined {
   const subject = f.certificateIdentity !== undefined ? exactRegexp(f.certificateIdentity) : f.certificateIdentityRegexp;
   const issuer = f.certificateOidcIssuer !== undefined ? exactRegexp(f.certificateOidcIssuer) : f.certificateOidcIssuerRegexp;
+  if (subject === undefined && issuer === undefined) return undefined;
   if (subject === undefined || issuer === undefined) {
     fail("USAGE", "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]", {
       hint: "or pass --key cosign.pub for key-based signatures",
     });
   }
-  if (!f.trustedRoot) return embeddedTrustedRoot([{ issuer, subject }]);
-  let json: unknown;
-  try {
-    json = JSON.parse(readKeyFile(f.trustedRoot));
-  } catch (e) {
-    fail("USAGE", `--trusted-root ${f.trustedRoot} is not JSON: ${(e as Error).message}`);
-  }
-  return { material: parseTrustedRoot(json), identities: [{ issuer, subject }] };
+  return { subject, issuer };
 }
 
-function who(v: Verdict, f: VerifyFlags): string {
-  if (v.identity) return `identity ${v.identity.subject} (issuer ${v.identity.issuer})`;
-  return `key ${v.key}${v.keyIndex !== undefined ? ` (${f.key?.[v.keyIndex]})` : ""}`;
+/** The keyless policy flags of `verify artifact` (and `list artifacts`). */
+export interface IdentityFlags {
+  trustedRoot?: string;
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
+}
+
+/** Keyless trust: the `--trusted-root` file, else the public-good root embedded in berth (offline either way). */
+export function keylessTrust(f: IdentityFlags): KeylessTrust {
+  const policy = identityPolicy(f);
+  if (!policy) {
+    fail("USAGE", "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]", {
+      hint: "or pass --key cosign.pub for key-based signatures",
+    });
+  }
+  if (!f.trustedRoot) return embeddedTrustedRoot([policy]);
+  return { material: readTrustedRoot(f.trustedRoot), identities: [policy] };
+}
+
+/** The Rekor entry a signature carries (the earliest, whose time the verifier reports): log index and integrated time. Not verified here. */
+export function rekorEntryOf(sig: FoundSignature): { logIndex: number; integratedTime: number } | undefined {
+  const entries: Array<{ logIndex: number; integratedTime: number }> = [];
+  const add = (i: unknown, t: unknown) => {
+    const logIndex = Number(i);
+    const integratedTime = Number(t);
+    if (Number.isSafeInteger(logIndex) && logIndex >= 0 && Number.isSafeInteger(integratedTime) && integratedTime > 0) entries.push({ logIndex, integratedTime });
+  };
+  if (sig.kind === "bundle") {
+    const tlog = (sig.json as { verificationMaterial?: { tlogEntries?: unknown } } | null)?.verificationMaterial?.tlogEntries;
+    if (Array.isArray(tlog)) for (const e of tlog as Array<{ logIndex?: unknown; integratedTime?: unknown } | null>) add(e?.logIndex, e?.integratedTime);
+  } else {
+    const raw = sig.annotations[REKOR_BUNDLE_ANNOTATION];
+    if (raw) {
+      try {
+        const p = (JSON.parse(raw) as { Payload?: { logIndex?: unknown; integratedTime?: unknown } }).Payload;
+        add(p?.logIndex, p?.integratedTime);
+      } catch {
+        // A malformed annotation fails verification; there is nothing to report.
+      }
+    }
+  }
+  return entries.sort((a, b) => a.integratedTime - b.integratedTime)[0];
+}
+
+/** One verified signature, as `-o json|yaml` prints it and the human line describes it. */
+export interface VerifiedSignature {
+  format: "bundle" | "legacy";
+  source: string;
+  /** The trusted key's fingerprint (`ecdsa-p256 sha256:<hex>`), or `certificate` for keyless. */
+  key: string;
+  /** The `--key` file that verified it; null for keyless. */
+  keyFile: string | null;
+  /** Keyless: the certificate identity that matched the policy; null for key signatures. */
+  identity: { subject: string; issuer: string } | null;
+  /** Keyless: Rekor's integrated time, covered by the verified log proof; null for key signatures (verified without the log). */
+  signedAt: string | null;
+  /** Keyless: the Rekor log index of that entry; null otherwise. */
+  logIndex: number | null;
+  /** Annotations covered by the signature. */
+  annotations: Record<string, string>;
+  /** The referrer's created annotation: what the signer claims, not covered by the signature. */
+  claimedTime: string | null;
+}
+
+/** Joins a verdict with the signature it came from (`found`) and the `--key` files. */
+export function describeVerdict(v: Verdict, found: FoundSignature | undefined, keyFiles: string[] = []): VerifiedSignature {
+  return {
+    format: v.format,
+    source: v.source,
+    key: v.key,
+    keyFile: v.keyIndex !== undefined ? (keyFiles[v.keyIndex] ?? null) : null,
+    identity: v.identity ?? null,
+    signedAt: v.signedAt ?? null,
+    // Only where the log proof was verified (keyless): keyed verification ignores the log, as Flux does.
+    logIndex: v.identity && v.signedAt && found ? (rekorEntryOf(found)?.logIndex ?? null) : null,
+    annotations: v.annotations,
+    claimedTime: v.claimedTime ?? null,
+  };
+}
+
+/** The human line: which signature, who signed it (key fingerprint or identity) and when (Rekor time, or none). */
+export function verifiedLine(d: VerifiedSignature): string {
+  const who = d.identity ? `identity ${d.identity.subject} (issuer ${d.identity.issuer})` : `key ${d.key}${d.keyFile ? ` (${d.keyFile})` : ""}`;
+  let when: string;
+  if (d.signedAt) when = `at ${d.signedAt} (Rekor integrated time${d.logIndex !== null ? `, log index ${d.logIndex}` : ""})`;
+  else if (d.identity) when = "no Rekor timestamp";
+  else when = `no timestamp (key signatures are verified without a transparency log${d.claimedTime ? `; the referrer claims ${d.claimedTime}` : ""})`;
+  return `${d.format} signature ${d.source} verified: signed by ${who}, ${when}`;
 }
 
 /**
@@ -72,25 +154,18 @@ export async function run(url: string | undefined, f: VerifyFlags, s: Streams, e
     log.action(`verifying signatures of ${displayRef(ref, { digest: subject.digest })}`);
     const found = await findSignatures(target, subject.digest, { signal: services.signal });
     const r = verifySignatures([...found.bundles, ...found.legacy], subject.digest, trust, { annotations, requireSignPredicate: !f.anyPredicate });
-    for (const v of r.verified) {
-      const when = v.signedAt ? `, logged in Rekor at ${v.signedAt}` : v.claimedTime ? `, signed at ${v.claimedTime} (claimed)` : "";
-      log.success(`${v.format} signature from ${v.source} verified: ${who(v, f)}${when}`);
-    }
+    const bySource = new Map<string, FoundSignature>([
+      ...found.bundles.map((b) => [`referrer ${b.source}`, b] as const),
+      ...found.legacy.map((l) => [l.source, l] as const),
+    ]);
+    const described = r.verified.map((v) => describeVerdict(v, bySource.get(v.source), f.key));
+    for (const d of described) log.success(verifiedLine(d));
     for (const e of r.failures) log.warning(`ignored: ${e.message}`);
     if (format !== "human") {
       await printResult(s, format, {
         digest: subject.digest,
         verified: true,
-        signatures: r.verified.map((v) => ({
-          format: v.format,
-          source: v.source,
-          key: v.key,
-          keyFile: v.keyIndex !== undefined ? f.key?.[v.keyIndex] : null,
-          identity: v.identity ?? null,
-          signedAt: v.signedAt ?? null,
-          annotations: v.annotations,
-          claimedTime: v.claimedTime ?? null,
-        })),
+        signatures: described,
         failures: r.failures.map((e) => ({ code: e.code, message: e.message })),
       });
     }
