@@ -4,6 +4,7 @@
  * checked with `berth verify` and the real cosign CLI.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash, createPublicKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -72,6 +73,13 @@ describe("signing from push, tag and list (compiled binary)", () => {
     const vj = JSON.parse(v.stdout);
     expect(vj.digest).toBe(out.digest);
     expect(vj.signatures.map((s: { format: string; source: string }) => [s.format, s.source])).toEqual([["bundle", `referrer ${out.signature.signature}`]]);
+    // Who and when: the key's SPKI fingerprint and file; no identity, no timestamp, no log entry for a key signature.
+    const spki = createPublicKey(await readFile(join(work, "good.pub"), "utf8")).export({ format: "der", type: "spki" });
+    const fingerprint = `ecdsa-p256 sha256:${createHash("sha256").update(spki).digest("hex")}`;
+    expect(vj.signatures[0]).toMatchObject({ key: fingerprint, keyFile: "good.pub", identity: null, signedAt: null, logIndex: null });
+    const h = await berth(["verify", "artifact", `${repoUrl()}:v1.0.0`, "--key", "other.pub", "--key", "good.pub"]);
+    expect(h.code).toBe(0);
+    expect(h.stderr).toContain(`✔ bundle signature referrer ${out.signature.signature} verified: signed by key ${fingerprint} (good.pub), no timestamp`);
     expect((await berth(["verify", "artifact", `${repoUrl()}:v1.0.0`, "--key", "other.pub"])).code).toBe(7);
   });
 
@@ -231,10 +239,10 @@ describe("keyless verification with the embedded public-good trusted root (compi
     const b = await offline(["verify", "artifact", `oci-layout://${layout}:bundle`, "--certificate-identity", "cody@soyland.com", ...GH, "--any-predicate", "-o", "json"]);
     expect(b.stderr).toBe("");
     expect(b.code).toBe(0);
-    expect(JSON.parse(b.stdout).signatures[0]).toMatchObject({ format: "bundle", identity: { subject: "cody@soyland.com" }, signedAt: "2025-02-28T19:18:11Z" });
+    expect(JSON.parse(b.stdout).signatures[0]).toMatchObject({ format: "bundle", identity: { subject: "cody@soyland.com" }, signedAt: "2025-02-28T19:18:11Z", logIndex: 175508996 });
     const l = await offline(["verify", "artifact", `oci-layout://${layout}:legacy`, "--certificate-identity", "mitr@redhat.com", ...GH, "-o", "json"]);
     expect(l.code).toBe(0);
-    expect(JSON.parse(l.stdout).signatures[0]).toMatchObject({ format: "legacy", identity: { subject: "mitr@redhat.com" }, signedAt: "2023-01-20T20:51:33Z" });
+    expect(JSON.parse(l.stdout).signatures[0]).toMatchObject({ format: "legacy", identity: { subject: "mitr@redhat.com" }, signedAt: "2023-01-20T20:51:33Z", logIndex: 11605770 });
     const other = await offline(["verify", "artifact", `oci-layout://${layout}:legacy`, "--certificate-identity", "someone@redhat.com", ...GH]);
     expect(other.code).toBe(7);
     expect(other.stderr).toContain("matches no trusted identity");
