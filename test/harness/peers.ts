@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -25,4 +26,25 @@ export function cranePath(): string {
 /** Path of `oras` (oras.land/oras/cmd/oras). */
 export function orasPath(): string {
   return peerPath("oras");
+}
+
+/**
+ * Path of the Flux consumer oracle (test/harness/oracles/flux-consumer: fluxcd/pkg/http/fetch's
+ * archive fetcher and kstatus, as Flux 2.9's kustomize-controller links them), built into
+ * {@link peerBinDir} by scripts/setup. Throws naming the fix when the binary is missing or was built
+ * from other sources than the checked-out go.mod/go.sum/main.go (sha256 recorded beside it), so a
+ * test never runs a stale oracle.
+ */
+export function fluxConsumerPath(): string {
+  const src = join(import.meta.dir, "oracles", "flux-consumer");
+  const bin = join(peerBinDir(), "flux-consumer");
+  const hash = createHash("sha256");
+  for (const f of ["go.mod", "go.sum", "main.go"]) hash.update(readFileSync(join(src, f)));
+  const want = hash.digest("hex");
+  const stamp = `${bin}.sha256`;
+  const have = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "";
+  if (!existsSync(bin) || have !== want) {
+    throw new Error(`flux-consumer at ${bin} is ${existsSync(bin) ? "stale" : "missing"}: run scripts/setup to build it`);
+  }
+  return bin;
 }
