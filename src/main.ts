@@ -149,6 +149,11 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
       .option("--wide", "add a CREATED column", false)
       .option("--signed", "add a SIGNED column: present when a cosign signature (bundle or legacy) is stored, - otherwise", false)
       .option("--verify-key <file>", "add a SIGNED column verified against this cosign.pub: verified, invalid or unsigned; repeatable", collect)
+      .option("--certificate-identity <identity>", "keyless SIGNED column: exact certificate SAN (email or URI); with --certificate-oidc-issuer[-regexp]")
+      .option("--certificate-identity-regexp <regex>", "keyless SIGNED column: RE2 regex the certificate SAN must match (unanchored)")
+      .option("--certificate-oidc-issuer <url>", "keyless SIGNED column: exact OIDC issuer in the certificate")
+      .option("--certificate-oidc-issuer-regexp <regex>", "keyless SIGNED column: RE2 regex the OIDC issuer must match (unanchored)")
+      .option("--trusted-root <file>", "keyless SIGNED column: Sigstore trusted_root.json; default the public-good root embedded in berth")
       .option("-o, --output <format>", "print json or yaml instead of the table"),
   )
     .addHelpText("after", "\nExamples:\n  berth list artifacts oci://ghcr.io/org/app-config --filter-semver '>=1.0.0'\n  berth list artifacts oci-layout://./out -o json\n")

@@ -431,3 +431,31 @@ describe("push --sign and tag --sign keyless (stand-in for public Fulcio/Rekor)"
     expect((await manifest(repoOf(ref), "v1")).status).toBe(404);
   }, 240_000);
 });
+
+test("list artifacts: a keyless SIGNED column (stand-in for public Fulcio/Rekor) shows verified, invalid and unsigned per tag", async () => {
+  const repo = `${reg.host}/keyless/listed${++n}`;
+  const push = (tag: string, rev: string, sign: string[] = []) =>
+    berth(["push", "artifact", `oci://${repo}:${tag}`, "-f", EXAMPLE, "--source=https://example.com/cfg", `--revision=main@sha1:${rev.repeat(40)}`, ...sign]);
+  expect((await push("v1.0.0", "1", ["--sign", "--identity-token", identityToken(), ...mockFlags()])).code).toBe(0);
+  expect((await push("v2.0.0", "2", ["--sign", "--sign-format", "legacy", "--identity-token", identityToken({ sub: "https://github.com/evil/x" }), ...mockFlags()])).code).toBe(0);
+  expect((await push("v3.0.0", "3")).code).toBe(0);
+  const column = (table: string) => {
+    const [head, ...rows] = table.trimEnd().split("\n");
+    const i = head!.split("\t").map((c) => c.trim()).indexOf("SIGNED");
+    expect(i).toBeGreaterThan(0);
+    return Object.fromEntries(rows.map((l) => l.split("\t").map((c) => c.trim())).map((c) => [c[0]!.slice(c[0]!.lastIndexOf(":") + 1), c[i]]));
+  };
+  const good = await berth(["list", "artifacts", `oci://${repo}`, "--trusted-root", rootFile, ...identityFlags()]);
+  expect(good.stderr).toBe("");
+  expect(good.code).toBe(0);
+  expect(column(good.stdout)).toEqual({ "v3.0.0": "unsigned", "v2.0.0": "invalid", "v1.0.0": "verified" });
+  // The other identity's signature verifies with a regexp that accepts it, and the first one no longer does.
+  const evil = await berth(["list", "artifacts", `oci://${repo}`, "--trusted-root", rootFile, "--certificate-identity-regexp", "^https://github.com/evil/", "--certificate-oidc-issuer", ISSUER, "-o", "json"]);
+  expect(evil.code).toBe(0);
+  expect(Object.fromEntries((JSON.parse(evil.stdout) as Array<{ tag: string; signed: string }>).map((r) => [r.tag, r.signed]))).toEqual({ "v3.0.0": "unsigned", "v2.0.0": "verified", "v1.0.0": "invalid" });
+  // The embedded public-good root does not trust the stand-in CA.
+  const pgi = await berth(["list", "artifacts", `oci://${repo}`, ...identityFlags(), "-o", "json"]);
+  expect((JSON.parse(pgi.stdout) as Array<{ signed: string }>).map((r) => r.signed)).toEqual(["unsigned", "invalid", "invalid"]);
+  expect((await berth(["list", "artifacts", `oci://${repo}`, "--trusted-root", rootFile])).code).toBe(2);
+  expect((await berth(["list", "artifacts", `oci://${repo}`, "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", ISSUER])).code).toBe(2);
+}, 240_000);

@@ -4,6 +4,7 @@ import { displayRef, referenceOf } from "../../core/oci/ref.ts";
 import { loadPublicKey } from "../../core/sign/keys.ts";
 import { embeddedTrustedRoot } from "../../core/sign/embedded-root.ts";
 import type { KeylessTrust } from "../../core/sign/keyless.ts";
+import { compileGoRegexp } from "../../core/semver/go-regexp.ts";
 import { REKOR_BUNDLE_ANNOTATION } from "../../core/sign/legacy.ts";
 import { findSignatures, type FoundSignature } from "../../core/sign/referrers.ts";
 import { verifySignatures, type KeyTrust, type Verdict } from "../../core/sign/verifier.ts";
@@ -38,6 +39,11 @@ export function identityPolicy(f: IdentityFlags): { subject: string; issuer: str
     fail("USAGE", "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]", {
       hint: "or pass --key cosign.pub for key-based signatures",
     });
+  }
+  // Checked here: the verifier records a bad pattern as a failure of each signature, which would read as "not verified".
+  for (const [flag, re] of [["--certificate-identity-regexp", subject], ["--certificate-oidc-issuer-regexp", issuer]] as const) {
+    const c = compileGoRegexp(re);
+    if (!c.ok) fail("USAGE", `${flag} ${JSON.stringify(re)} is not a valid RE2 regexp: ${c.error}`);
   }
   return { subject, issuer };
 }

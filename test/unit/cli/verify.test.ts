@@ -62,5 +62,12 @@ describe("identityPolicy", () => {
       err = e;
     }
     expect(isCoreError(err, "USAGE")).toBe(true);
+    err = undefined;
+    try {
+      identityPolicy({ certificateIdentityRegexp: "^https://(x", certificateOidcIssuer: "https://x" });
+    } catch (e) {
+      err = e;
+    }
+    expect(isCoreError(err, "USAGE") && (err as Error).message).toStartWith('--certificate-identity-regexp "^https://(x" is not a valid RE2 regexp');
   });
 });
