@@ -197,9 +197,14 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
       .description("Browse repositories, tags, artifacts and diffs, promote and sign tags, and watch OCIRepositories in a cluster, in a terminal UI (also: berth with no arguments)")
       .option("--kubeconfig <file>", "kubeconfig for the cluster screen (c); default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
       .option("--context <name>", "kubeconfig context to start with; default its current-context")
-      .option("--key <file>", "cosign.key or PEM private key for S (sign); password from COSIGN_PASSWORD, else asked in the UI"),
+      .option("--key <file>", "cosign.key or PEM private key for S (sign); password from COSIGN_PASSWORD, else asked in the UI")
+      .option("--identity-token <token|file>", "S without --key, keyless: OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
+      .option("--fulcio-url <url>", "S keyless: Fulcio instance; default https://fulcio.sigstore.dev")
+      .option("--rekor-url <url>", "S keyless: Rekor v1 instance; default https://rekor.sigstore.dev")
+      .option("--trusted-root <file>", "S keyless: trusted_root.json to check new signatures against; default the embedded public-good root for the public-good instances")
+      .option("--verify-key <file>", "p (promote): verify the source's signatures with this public key before planning; repeatable", collect),
   )
-    .addHelpText("after", "\nKeys: j/k move, enter open, / filter, d diff, p promote, S sign, c cluster, ? help, q back.\n\nExamples:\n  berth ui oci://ghcr.io/org/app-config\n  berth ui oci-layout://./out\n  berth ui --context prod --key cosign.key\n")
+    .addHelpText("after", "\nKeys: j/k move, enter open, / filter, d diff, p promote, S sign, c cluster, ? help, q back.\n\nExamples:\n  berth ui oci://ghcr.io/org/app-config\n  berth ui oci-layout://./out\n  berth ui --context prod --key cosign.key --verify-key cosign.pub\n")
     .action((url, opts, cmd: Command) => done(startUi(url, { ...opts, timeout: cmd.getOptionValueSource("timeout") === "default" ? "0" : opts.timeout }, s, env)));
 
   const sign = program.command("sign").description("Sign artifacts the way cosign does");
@@ -331,26 +336,47 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
   return program;
 }
 
+/** Flags of `berth ui`. */
+type UiFlags = RegistryFlags & import("./cli/signing.ts").KeylessFlags & { kubeconfig?: string; context?: string; key?: string; verifyKey?: string[] };
+
 /**
- * `berth ui`: builds the registry services from the flags, and the TUI's file-backed history and
- * docker-config registries, then hands the terminal to the UI (loaded lazily: nothing from React or
- * Ink is on the path of other commands).
+ * `berth ui`: hands the terminal to the UI at once (only Ink and the TUI's boot screen are loaded
+ * before the first frame), then builds the registry services, the file-backed history and the
+ * docker-config registries while that frame is up. Kubernetes and signing code load on first use.
  */
-async function startUi(url: string | undefined, flags: RegistryFlags & { kubeconfig?: string; context?: string; key?: string }, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
+async function startUi(url: string | undefined, flags: UiFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   if (!s.out.isTTY || !process.stdin.isTTY) throw new CoreError({ code: "USAGE", message: "berth ui needs a terminal: stdin and stdout must be a TTY" });
-  const [{ createServices }, { runTui }, { createFileHistory, registriesFromDockerConfig }, { readTarEntries }, fs, path, os, k8s, { createClusterClient, kubeContexts }, signing, keys, core] = await Promise.all([
+  if (flags.key && flags.identityToken !== undefined) throw new CoreError({ code: "USAGE", message: "--key and --identity-token exclude each other: sign with a key or keyless" });
+  const [{ runTui }, { parseArtifactURL }] = await Promise.all([import("./tui/run.ts"), import("./core/oci/ref.ts")]);
+  // A bad URL fails before the screen is taken over.
+  if (url) parseArtifactURL(url);
+  let close: (() => Promise<void>) | undefined;
+  try {
+    await runTui({
+      services: async () => {
+        const built = await uiServices(flags, s, env);
+        close = built.close;
+        return built.services;
+      },
+      ...(url ? { url } : {}),
+      color: !env.NO_COLOR,
+    });
+    return 0;
+  } finally {
+    await close?.();
+  }
+}
+
+/** The TUI's services for `berth ui`: everything from the flags and env, built after the first frame. */
+async function uiServices(flags: UiFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<{ services: import("./tui/services.ts").TuiServices; close: () => Promise<void> }> {
+  const [{ createServices }, { createFileHistory, registriesFromDockerConfig }, { readTarEntries }, fs, path, os, { planPromote, promoteArtifact }] = await Promise.all([
     import("./cli/services.ts"),
-    import("./tui/run.ts"),
     import("./tui/local-state.ts"),
     import("./core/archive/extract.ts"),
     import("node:fs/promises"),
     import("node:path"),
     import("node:os"),
-    import("./k8s/index.ts"),
-    import("./tui/cluster-client.ts"),
-    import("./cli/signing.ts"),
-    import("./core/sign/keys.ts"),
-    import("./core/index.ts"),
+    import("./core/artifact/promote.ts"),
   ]);
   const home = env.HOME ?? os.homedir();
   const files = {
@@ -366,49 +392,49 @@ async function startUi(url: string | undefined, flags: RegistryFlags & { kubecon
   const services = createServices(flags, env, undefined, s.signal);
   const kubeconfig = flags.kubeconfig ?? env.KUBECONFIG?.split(":")[0] ?? path.join(home, ".kube", "config");
   const kube = {
-    contexts: async () => kubeContexts(await files.read(kubeconfig).catch(() => "")),
+    contexts: async () => (await import("./tui/cluster-client.ts")).kubeContexts(await files.read(kubeconfig).catch(() => "")),
     connect: async (context?: string) => {
+      const [k8s, { createClusterClient }] = await Promise.all([import("./k8s/index.ts"), import("./tui/cluster-client.ts")]);
       const name = context ?? flags.context;
       const conn = await k8s.loadKubeConnection({ path: flags.kubeconfig, env, ...(name ? { context: name } : {}) });
       return createClusterClient(conn, name ?? (await kube.contexts()).current ?? "");
     },
   };
-  // The key is read (and its password need known) before the screen is taken over; signing itself is
-  // `berth sign artifact`'s path: loadKeySigner (or, without a key and with SIGSTORE_ID_TOKEN, a
-  // keyless signer against the public-good Fulcio/Rekor, self-checked with the embedded root), then
-  // signArtifact on the resolved digest.
+  // Keys are read now, so a missing or unreadable one ends the UI with its error before any screen uses it.
+  const needsKeys = Boolean(flags.key) || Boolean(flags.verifyKey?.length);
+  const [signing, keys] = needsKeys ? await Promise.all([import("./cli/signing.ts"), import("./core/sign/keys.ts")]) : [];
+  const verifyKeys = signing && keys ? (flags.verifyKey ?? []).map((k) => keys.loadPublicKey(signing.readKeyFile(k))) : [];
   const keyPath = flags.key;
-  const needsPassword = keyPath !== undefined && keys.isEncryptedCosignKey(signing.readKeyFile(keyPath)) && env.COSIGN_PASSWORD === undefined;
+  const needsPassword = keyPath !== undefined && signing !== undefined && keys !== undefined && keys.isEncryptedCosignKey(signing.readKeyFile(keyPath)) && env.COSIGN_PASSWORD === undefined;
+  const tokenSource = flags.identityToken ? "--identity-token" : env.SIGSTORE_ID_TOKEN ? "SIGSTORE_ID_TOKEN" : env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN ? "GitHub Actions" : undefined;
+  // Signing is `berth sign artifact`'s path: prepareSigner (the key, or keyless with the flags'
+  // token and Fulcio/Rekor), then signDigest on the resolved digest.
   const sign = {
     ...(keyPath ? { keyPath } : {}),
     needsPassword,
-    identityToken: Boolean(env.SIGSTORE_ID_TOKEN),
+    identityToken: tokenSource !== undefined,
+    ...(tokenSource ? { keyless: { tokenSource, fulcioURL: flags.fulcioUrl ?? "https://fulcio.sigstore.dev", rekorURL: flags.rekorUrl ?? "https://rekor.sigstore.dev" } } : {}),
     sign: async (ref: import("./core/index.ts").ArtifactRef, digest: string, o: { format: "bundle" | "legacy"; password?: string; signal?: AbortSignal }) => {
       const signal = o.signal ?? services.signal;
+      if (!keyPath && !tokenSource) throw new CoreError({ code: "USAGE", message: "no signing key: start berth ui with --key, or give --identity-token (or SIGSTORE_ID_TOKEN) for keyless signing" });
+      const cli = await import("./cli/signing.ts");
+      const prepared = await cli.prepareSigner({ ...flags, key: keyPath }, o.password === undefined ? env : { ...env, COSIGN_PASSWORD: o.password }, { signal });
       const target = await services.open(ref);
       const subject = await target.resolve(digest, { signal });
-      if (keyPath) {
-        const signer = await signing.loadKeySigner(keyPath, o.password === undefined ? env : { ...env, COSIGN_PASSWORD: o.password });
-        return signing.signDigest(target, ref, subject, signer, { format: o.format, signal });
-      }
-      if (!env.SIGSTORE_ID_TOKEN) throw new CoreError({ code: "USAGE", message: "no signing key: start berth ui with --key, or set SIGSTORE_ID_TOKEN for keyless signing" });
-      const dispatcher = signing.sigstoreDispatcher(env);
-      const { token } = await signing.resolveIdentityToken(undefined, env, { dispatcher, signal });
-      const k = await core.createKeylessSigner({ identityToken: token, verifyWith: core.embeddedTrustedRoot().material, dispatcher, signal });
-      const r = await core.signArtifact(target, subject, signing.dockerReferenceOf(ref), k, { format: o.format, annotations: {}, witness: k.witness, signal });
-      return { ...r, identity: k.identity };
+      return cli.signDigest(target, ref, subject, prepared, { format: o.format, signal });
     },
   };
-  try {
-    await runTui({
-      services: { open: (ref) => services.open(ref), readTar: (tar) => readTarEntries(tar), history, registries, signal: s.signal, kube, signing: sign },
-      url,
-      color: !env.NO_COLOR,
-    });
-    return 0;
-  } finally {
-    await services.close();
-  }
+  const promotion = {
+    verifyKeys: verifyKeys.length,
+    plan: (a: Parameters<typeof planPromote>[0], b: Parameters<typeof planPromote>[1], o: { signal?: AbortSignal }) => planPromote(a, b, { signal: o.signal ?? services.signal, ...(verifyKeys.length ? { verify: { keys: verifyKeys } } : {}) }),
+    // The plan is one `plan` above returned: the TUI hands it back unchanged.
+    promote: (plan: object, a: Parameters<typeof promoteArtifact>[1], b: Parameters<typeof promoteArtifact>[2], o: { sameRepository: boolean; mountFrom?: string; signal?: AbortSignal }) =>
+      promoteArtifact(plan as Parameters<typeof promoteArtifact>[0], a, b, { ...o, signal: o.signal ?? services.signal }),
+  };
+  return {
+    services: { open: (ref) => services.open(ref), readTar: (tar) => readTarEntries(tar), history, registries, signal: s.signal, kube, signing: sign, promotion },
+    close: () => services.close(),
+  };
 }
 
 /**

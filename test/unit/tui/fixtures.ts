@@ -4,7 +4,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryStore, pushArtifact, tagArtifact } from "../../../src/core/index.ts";
 import { readTarEntries } from "../../../src/core/archive/extract.ts";
-import { memoryHistory, type TuiServices } from "../../../src/tui/services.ts";
+import { planPromote, promoteArtifact, type PromotePlan } from "../../../src/core/artifact/promote.ts";
+import type { KeyObject } from "node:crypto";
+import { memoryHistory, type PromotionAccess, type TuiServices } from "../../../src/tui/services.ts";
+
+/** The core's promotion, wired as main.ts wires it (optionally verifying with `keys`). */
+export function corePromotion(keys: KeyObject[] = []): PromotionAccess {
+  return {
+    verifyKeys: keys.length,
+    plan: (a, b, o) => planPromote(a, b, { signal: o.signal, ...(keys.length ? { verify: { keys } } : {}) }),
+    promote: (p, a, b, o) => promoteArtifact(p as PromotePlan, a, b, o),
+  };
+}
 
 export const deployment = (image: string, replicas: number) => `apiVersion: apps/v1
 kind: Deployment
@@ -45,6 +56,6 @@ export async function sampleRepo(): Promise<{ store: MemoryStore; services: TuiS
   const v2 = await pushFiles(store, "v1.1.0", { "deploy.yaml": deployment("ghcr.io/x/web:1.1.0", 3), "README.md": "hello\n" }, "main@sha1:2222");
   await tagArtifact(store, "v1.0.0", ["prod"]);
   await tagArtifact(store, "v1.1.0", ["staging", `sha256-${"c".repeat(64)}.sig`]);
-  const services: TuiServices = { open: async () => store, readTar: (t) => readTarEntries(t), history: memoryHistory(), registries: ["ghcr.io"] };
+  const services: TuiServices = { open: async () => store, readTar: (t) => readTarEntries(t), history: memoryHistory(), registries: ["ghcr.io"], promotion: corePromotion() };
   return { store, services, digests: { v1, v2 } };
 }
