@@ -11,7 +11,7 @@ import { createRegistryClient, pushArtifact, type RegistryClient } from "../../s
 import { ocirepositoryCRD } from "../../src/k8s/index.ts";
 import { loadKubeConnection } from "../../src/k8s/client/kube.ts";
 import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
-import { installCRDs, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
+import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
 import { freePort } from "../harness/free-port.ts";
 import { fluxConsumerPath } from "../harness/peers.ts";
@@ -253,7 +253,7 @@ describe("real Flux consumers against berth's controller", () => {
     expect(cond(stalled, "Stalled").message).toStartWith(`URL validation failed for 'oci://${reg.host}/Not Valid'`);
   }, 180_000);
 
-  test("kstatus: InProgress with the Reconciling message while an existing object retries; the old artifact stays fetchable", async () => {
+  test("kstatus: InProgress with the Reconciling message while an existing object retries; the old artifact stays fetchable until deleted", async () => {
     const tree: Tree = { "keep.yaml": "kept: true\n" };
     const digest = await push("apps/flaky", "v1", tree);
     await kubeJson(kube, COLLECTION, { body: ocirepo("flaky", `oci://${reg.host}/apps/flaky`, "v1") });
@@ -273,6 +273,13 @@ describe("real Flux consumers against berth's controller", () => {
     const fetched = await consumerFetch(retrying.status.artifact);
     expect(fetched.code).toBe(0);
     expect(fetched.stdout).toBe(listing(tree));
+
+    // Once the object is deleted its files go: the fetcher's 404 error is what kustomize-controller
+    // turns into "Source is not ready, artifact not found".
+    await kubeJson(kube, `${COLLECTION}/flaky`, { method: "DELETE" });
+    await waitFor("flaky gone", async () => ((await kubeFetch(kube, `${COLLECTION}/flaky`)).status === 404 ? true : undefined));
+    const gone = await consumerFetch(retrying.status.artifact);
+    expect({ code: gone.code, stderr: gone.stderr.trim() }).toEqual({ code: 1, stderr: "file not found" });
   }, 180_000);
 
   test("the compiled binary: berth --controller serves an artifact the real fetcher accepts; kstatus Current", async () => {
