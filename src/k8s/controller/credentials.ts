@@ -336,6 +336,14 @@ export async function registryAccessFor(kube: KubeClient, obj: OCIRepository, op
     const proxy = await wrap("failed to get proxy address: ", () => proxyFromSecret(kube, ns, proxyName, signal));
     material.proxy = proxy;
     options.proxy = { https: proxy, http: proxy };
+  } else {
+    // Without a proxy secret, the controller's own environment decides, as Go's ProxyFromEnvironment does upstream.
+    const env = opts.env ?? {};
+    const fromEnv = { https: env.HTTPS_PROXY ?? env.https_proxy, http: env.HTTP_PROXY ?? env.http_proxy, noProxy: env.NO_PROXY ?? env.no_proxy };
+    if (fromEnv.https || fromEnv.http) {
+      material.proxy = fromEnv;
+      options.proxy = fromEnv;
+    }
   }
 
   const provider = obj.spec.provider;

@@ -154,6 +154,17 @@ describe("registryAccessFor", () => {
     }
   });
 
+  test("no proxySecretRef: HTTPS_PROXY/HTTP_PROXY/NO_PROXY of the controller's environment apply; the secret wins over them", async () => {
+    const env = { HTTPS_PROXY: "http://egress.local:3128", NO_PROXY: "10.0.0.0/8,.svc" };
+    const viaEnv = await registryAccessFor(fakeKube({}), repo({}), { env });
+    expect(viaEnv.options.proxy).toEqual({ https: "http://egress.local:3128", http: undefined, noProxy: "10.0.0.0/8,.svc" });
+    const none = await registryAccessFor(fakeKube({}), repo({}), { env: {} });
+    expect(none.options.proxy).toBeUndefined();
+    expect(viaEnv.key).not.toBe(none.key);
+    const bySecret = await registryAccessFor(fakeKube(secret("px", "Opaque", { address: "http://proxy.local:3128" })), repo({ proxySecretRef: { name: "px" } }), { env });
+    expect(bySecret.options.proxy).toEqual({ https: "http://proxy.local:3128/", http: "http://proxy.local:3128/" });
+  });
+
   describe("certSecretRef", () => {
     let certs: TestCerts;
     const pem = (f: string) => readFileSync(f, "utf8");
