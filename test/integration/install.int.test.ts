@@ -287,6 +287,10 @@ describe("berth install against a real API server", () => {
         const probe = (path: string) => until(path, async () => ((await fetch(`http://127.0.0.1:${healthPort}${path}`)).status === 200 ? true : undefined));
         await probe("/healthz");
         await probe("/readyz");
+        // The Deployment's readiness probe is the artifact server's `/` (only the leader serves it).
+        expect(c.readinessProbe).toEqual({ httpGet: { path: "/", port: "http" } });
+        expect(c.ports.find((p: Obj) => p.name === "http")?.containerPort).toBe(9090);
+        await until("the readiness probe (GET / on the artifact port)", async () => ((await fetch(`http://127.0.0.1:${storagePort}/`).catch(() => undefined))?.status === 200 ? true : undefined));
         const lease = await until("the Lease", async () => {
           const l = await kubeJson(kube, `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/berth-controller-leader-election`);
           return l.spec?.holderIdentity ? l : undefined;

@@ -163,7 +163,9 @@ function deployment(metadata: KubeObject["metadata"], labels: Record<string, str
                 { containerPort: HEALTH_PORT, name: "healthz", protocol: "TCP" },
               ],
               livenessProbe: { httpGet: { path: "/healthz", port: "healthz" } },
-              readinessProbe: { httpGet: { path: "/readyz", port: "healthz" } },
+              // As source-controller: ready means "serves artifacts", which only the leader does, so
+              // the Service never routes to a standby during a fail-over.
+              readinessProbe: { httpGet: { path: "/", port: "http" } },
               resources: { limits: { cpu: "1000m", memory: "1Gi" }, requests: { cpu: "50m", memory: "64Mi" } },
               securityContext: {
                 allowPrivilegeEscalation: false,
