@@ -8,9 +8,7 @@ import {
   diffArtifacts,
   fetchImageManifest,
   fromAnnotations,
-  isCoreError,
   parseArtifactURL,
-  tagArtifact,
   type ArtifactDiff,
   type ArtifactRef,
   type Descriptor,
@@ -20,7 +18,7 @@ import {
 import type { DiffTarget } from "./models/page-stack.ts";
 import type { PromotePlan } from "./models/promote.ts";
 import type { TagInfo } from "./models/tags.ts";
-import type { TuiServices } from "./services.ts";
+import type { PromotionResult, TuiServices } from "./services.ts";
 
 /** Files larger than this open truncated in the viewer. */
 export const MAX_VIEW_BYTES = 1 << 20;
@@ -189,26 +187,55 @@ export async function diffSides(repos: Repos, url: string, oldSide: DiffTarget, 
   return diffArtifacts(a, b, { signal });
 }
 
-/** Works out what promoting `source` to `target` changes. A missing target tag is a new tag, not an error. */
-export async function planPromotion(repos: Repos, url: string, source: string, target: string, signal?: AbortSignal): Promise<PromotePlan> {
-  const t = await repos.target(url);
-  const src = await t.resolve(source, { signal });
-  let dst: Descriptor | undefined;
-  try {
-    dst = await t.resolve(target, { signal });
-  } catch (e) {
-    if (!isCoreError(e, "NOT_FOUND")) throw e;
-  }
-  const plan: PromotePlan = { source, target, sourceDigest: src.digest, ...(dst ? { targetDigest: dst.digest } : {}) };
-  if (!dst || dst.digest === src.digest) return plan;
-  const d = await diffSides(repos, url, { kind: "tag", tag: target }, { kind: "tag", tag: source }, signal);
-  return d.changes ? { ...plan, changes: d.changes } : plan;
+/** True when two repository URLs name the same repository (compared in their canonical form). */
+export function sameRepository(a: string, b: string): boolean {
+  return a === b || repoURL(parseRepo(a)) === repoURL(parseRepo(b));
+}
+
+/** The destination of a promotion typed on the Promote screen: a tag of `url`, or `oci://…:tag` / `oci-layout://…:tag` elsewhere. Throws REF_INVALID/USAGE. */
+export function promoteDestination(url: string, target: string): { repo: string; tag: string } {
+  const t = target.trim();
+  if (!/^oci(-layout)?:\/\//.test(t)) return { repo: url, tag: t };
+  const ref = parseArtifactURL(t);
+  if (!ref.tag || ref.digest) throw new CoreError({ code: "USAGE", message: `the target ${t} must name a tag (a digest cannot be moved)`, details: { hint: "e.g. oci://ghcr.io/org/app:production" } });
+  return { repo: repoURL(ref), tag: ref.tag };
 }
 
 /**
- * Points `target` at the source's digest (not at the source tag, which may have moved since the
- * review): the reviewed content is what gets promoted.
+ * Works out what promoting `source` to `target` (a tag, or a tag in another repository) changes,
+ * with the core's `planPromote`: the source digest, its verified signatures when keys are
+ * configured, and the diff from the target's current artifact. A missing target tag is a new tag.
  */
-export async function promote(repos: Repos, url: string, plan: PromotePlan, signal?: AbortSignal): Promise<Descriptor> {
-  return tagArtifact(await repos.target(url), plan.sourceDigest, [plan.target], { signal });
+export async function planPromotion(repos: Repos, url: string, source: string, target: string, signal?: AbortSignal): Promise<PromotePlan> {
+  const dest = promoteDestination(url, target);
+  const here = sameRepository(url, dest.repo);
+  const [src, dst] = await Promise.all([repos.target(url), repos.target(dest.repo)]);
+  const p = await repos.services.promotion.plan({ target: src, reference: source, label: `${url}:${source}` }, { target: dst, reference: dest.tag, label: `${dest.repo}:${dest.tag}` }, { signal });
+  return {
+    source,
+    picked: target,
+    target: dest.tag,
+    targetRepo: here ? url : dest.repo,
+    targetLabel: here ? dest.tag : target.trim(),
+    sourceDigest: p.source.descriptor.digest,
+    ...(p.target.descriptor ? { targetDigest: p.target.descriptor.digest } : {}),
+    ...(p.diff?.changes ? { changes: p.diff.changes } : {}),
+    ...(p.diffError ? { diffError: p.diffError } : {}),
+    ...(p.verified ? { verified: p.verified.verified.map((v) => `${v.format} from ${v.source}`) } : {}),
+    core: p,
+  };
+}
+
+/**
+ * Promotes the reviewed digest (not the source tag, which may have moved since the review) with the
+ * core's `promoteArtifact`: in the same repository only the tag moves; elsewhere the artifact and its
+ * signatures are copied first (blobs mounted when both are on one registry).
+ */
+export async function promote(repos: Repos, url: string, plan: PromotePlan, signal?: AbortSignal): Promise<PromotionResult> {
+  const same = plan.targetRepo === url;
+  const [src, dst] = await Promise.all([repos.target(url), repos.target(plan.targetRepo)]);
+  const a = parseRepo(url);
+  const b = parseRepo(plan.targetRepo);
+  const mountFrom = !same && a.kind === "registry" && b.kind === "registry" && a.registry === b.registry ? a.repository : undefined;
+  return repos.services.promotion.promote(plan.core, src, dst, { sameRepository: same, ...(mountFrom ? { mountFrom } : {}), ...(signal ? { signal } : {}) });
 }

@@ -105,7 +105,7 @@ export const KEYMAPS: Readonly<Record<Page["kind"], readonly Binding[]>> = {
   tags: [
     { keys: ["enter", "l", "right"], label: "enter", action: "open", hint: "inspect the artifact", footer: "inspect" },
     { keys: ["d"], label: "d", action: "diff", hint: "diff with the marked tag, or with the next older one", footer: "diff" },
-    { keys: ["p"], label: "p", action: "promote", hint: "promote this tag to another tag", footer: "promote" },
+    { keys: ["p"], label: "p", action: "promote", hint: "promote this tag to another tag or repository", footer: "promote" },
     SIGN,
     FILTER,
     { keys: ["space"], label: "space", action: "mark", hint: "mark a tag to diff against" },
@@ -130,7 +130,7 @@ export const KEYMAPS: Readonly<Record<Page["kind"], readonly Binding[]>> = {
   ],
   promote: [
     { keys: ["enter"], label: "enter", action: "pick", hint: "promote to the selected tag", footer: "pick" },
-    { keys: ["n"], label: "n", action: "newTag", hint: "promote to a new tag name", footer: "new tag" },
+    { keys: ["n"], label: "n", action: "newTag", hint: "promote to a new tag, or to oci://repo:tag in another repository (copied with its signatures)", footer: "new tag/repo" },
     { keys: ["y"], label: "y", action: "confirm", hint: "confirm the promotion", footer: "confirm" },
     { keys: ["d"], label: "d", action: "diff", hint: "open the full diff", footer: "full diff" },
     { keys: ["esc", "n"], label: "n/esc", action: "cancel", hint: "back to picking the target tag", footer: "cancel" },

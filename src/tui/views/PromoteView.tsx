@@ -12,7 +12,7 @@ import useSpinner from "../hooks/use-spinner.ts";
 import useTable from "../hooks/use-table.ts";
 import { actionFor, KEYMAPS, tableAction } from "../keymap.ts";
 import { createDiffView, diffViewReducer, type DiffViewAction, type DiffViewState } from "../models/diff-view.ts";
-import { createPromote, promoteReducer, type PromotePlan } from "../models/promote.ts";
+import { createPromote, promoteReducer, signaturesSummary, type PromotePlan } from "../models/promote.ts";
 import { createTracking, trackerLine, trackingReducer, trackingSummary } from "../models/tracking.ts";
 import { useServices } from "../services.ts";
 import { fit, shortDigest } from "../render/tag-row.ts";
@@ -28,7 +28,10 @@ export interface PromoteViewProps {
   readonly source: string;
 }
 
-/** Promote: pick a target tag, review what it will change, confirm, retag by digest. */
+/**
+ * Promote: pick a target tag (or type a tag in another repository), review what it will change,
+ * confirm; the core then moves the tag, or copies the digest with its signatures (as `berth promote`).
+ */
 export default function PromoteView({ active, repo, source }: PromoteViewProps) {
   const app = useAppApi();
   const repos = useRepos();
@@ -70,17 +73,19 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
     tagging.current = state.plan;
     // Not aborted on unmount: a retag that started is allowed to finish.
     promote(repos, repo, state.plan).then(
-      () => {
-        dispatch({ kind: "tagged" });
-        app.flash(`✔ ${state.plan.target} now points at ${shortDigest(state.plan.sourceDigest)}`);
+      (result) => {
+        dispatch({ kind: "tagged", result });
+        app.flash(`✔ ${state.plan.targetLabel} now points at ${shortDigest(state.plan.sourceDigest)}`);
       },
       (e) => dispatch({ kind: "failed", error: errorMessage(e) }),
     );
   }, [state, repos, repo, app]);
 
   // After the retag: follow the cluster's OCIRepositories that track the target (registry repos only).
-  const hasKube = Boolean(useServices().kube);
-  const follow = state.step === "done" && hasKube && repo.startsWith("oci://");
+  const services = useServices();
+  const promotion = services.promotion;
+  const hasKube = Boolean(services.kube);
+  const follow = state.step === "done" && hasKube && state.plan.targetRepo.startsWith("oci://");
   const conn = useCluster(undefined, follow);
   const [tracking, track] = useReducer(trackingReducer, undefined, createTracking);
   const followed = useRef<PromotePlan | undefined>(undefined);
@@ -92,12 +97,12 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
     if (conn.status === "error") return track({ kind: "failed", error: conn.error });
     if (conn.status !== "ok" || followed.current === state.plan) return;
     followed.current = state.plan;
-    const { target, sourceDigest } = state.plan;
+    const { target, targetRepo, sourceDigest } = state.plan;
     const client = conn.client;
     const ac = new AbortController();
     following.current = ac;
     track({ kind: "find" });
-    client.findTracking(repo, target, ac.signal).then(
+    client.findTracking(targetRepo, target, ac.signal).then(
       (objects) => {
         if (ac.signal.aborted) return;
         track({ kind: "found", objects });
@@ -111,7 +116,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
       },
       (e) => ac.signal.aborted || track({ kind: "failed", error: errorMessage(e) }),
     );
-  }, [follow, conn, state, repo]);
+  }, [follow, conn, state]);
   const trackSpin = useSpinner(tracking.step === "finding" || (tracking.step === "following" && tracking.trackers.some((x) => x.outcome === "waiting")));
 
   useKeys((name) => {
@@ -120,13 +125,13 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
     if (state.step === "pick") {
       if (t) move(t);
       else if (action === "pick" && candidates[table.cursor]) dispatch({ kind: "pick", target: candidates[table.cursor]! });
-      else if (action === "newTag") app.prompt({ label: `promote ${source} to new tag: `, onSubmit: (v) => v.trim() && dispatch({ kind: "pick", target: v.trim() }) });
+      else if (action === "newTag") app.prompt({ label: `promote ${source} to (new tag, or oci://repo:tag): `, onSubmit: (v) => v.trim() && dispatch({ kind: "pick", target: v.trim() }) });
       else return false;
       return true;
     }
     if (state.step === "review") {
       if (action === "confirm") dispatch({ kind: "confirm" });
-      else if (action === "diff" && state.plan.targetDigest) app.push({ kind: "diff", repo, old: { kind: "tag", tag: state.plan.target }, new: { kind: "tag", tag: source } });
+      else if (action === "diff" && state.plan.targetDigest && state.plan.targetRepo === repo) app.push({ kind: "diff", repo, old: { kind: "tag", tag: state.plan.target }, new: { kind: "tag", tag: source } });
       else if (t) moveDiff({ kind: "list", action: t });
       else if (name === "esc" || name === "n" || name === "q") dispatch({ kind: "back" });
       else return false;
@@ -137,7 +142,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
       return true;
     }
     return state.step === "tagging";
-  }, active, state.step === "pick" ? ["pick", "newTag", "down"] : state.step === "review" ? (state.plan.targetDigest === state.plan.sourceDigest ? [] : ["confirm", "cancel", ...(state.plan.targetDigest ? ["diff"] : [])]) : []);
+  }, active, state.step === "pick" ? ["pick", "newTag", "down"] : state.step === "review" ? (state.plan.targetDigest === state.plan.sourceDigest ? [] : ["confirm", "cancel", ...(state.plan.targetDigest && state.plan.targetRepo === repo ? ["diff"] : [])]) : []);
 
   const t = app.theme;
   const w = app.width;
@@ -146,14 +151,14 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
       return (
         <Box flexDirection="column">
           <Text bold wrap="truncate">
-            {fit(`Promote ${source}: pick the tag to point at it (enter), or n for a new tag name`, w)}
+            {fit(`Promote ${source}: pick the tag to point at it (enter), or n for a new tag or another repository's`, w)}
           </Text>
           {tags.status === "error" ? <Text color={t.error}>✗ {tags.error}</Text> : null}
           <Table header="TARGET TAG" state={table} width={w} theme={t} empty={tags.status === "loading" ? `${spin} listing tags…` : "no other tags: press n"} row={(i) => ({ key: candidates[i]!, text: candidates[i]! })} />
         </Box>
       );
     case "planning":
-      return <Text>{`${spin} comparing ${state.target} (now) with ${state.source}…`}</Text>;
+      return <Text>{`${spin} ${promotion.verifyKeys ? "verifying the signatures of " + state.source + ", " : ""}comparing ${state.target} (now) with ${state.source}…`}</Text>;
     case "failed":
       return (
         <Box flexDirection="column">
@@ -164,16 +169,22 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
     default: {
       const p = state.plan;
       const same = p.targetDigest === p.sourceDigest;
-      const head = p.targetDigest ? `${p.target}: ${shortDigest(p.targetDigest)} → ${shortDigest(p.sourceDigest)} (${p.source})` : `${p.target}: new tag → ${shortDigest(p.sourceDigest)} (${p.source})`;
+      const here = p.targetRepo === repo;
+      const head = p.targetDigest ? `${p.targetLabel}: ${shortDigest(p.targetDigest)} → ${shortDigest(p.sourceDigest)} (${p.source})` : `${p.targetLabel}: new tag → ${shortDigest(p.sourceDigest)} (${p.source})`;
       const question =
         state.step === "done"
-          ? `✔ promoted: ${p.target} now points at ${shortDigest(p.sourceDigest)}; esc to go back`
+          ? `✔ promoted: ${p.targetLabel} now points at ${shortDigest(p.sourceDigest)}; esc to go back`
           : state.step === "tagging"
-            ? `${spin} tagging ${p.target}…`
+            ? `${spin} ${here ? "tagging" : "copying the artifact and its signatures to"} ${p.targetLabel}…`
             : same
-              ? `${p.target} already points at ${p.source}'s digest: nothing to do (esc)`
-              : `Promote ${p.source} to ${p.target}? y to confirm, n/esc to pick another tag${p.targetDigest ? ", d for the full diff" : ""}`;
-      const summary = !p.targetDigest ? "the tag does not exist yet: it will be created" : same ? "" : p.changes ? "" : "the files are identical; only the archive differs";
+              ? `${p.targetLabel} already points at ${p.source}'s digest: nothing to do (esc)`
+              : `Promote ${p.source} to ${p.targetLabel}? y to confirm, n/esc to pick another tag${p.targetDigest && here ? ", d for the full diff" : ""}`;
+      const summary = [
+        p.verified ? `✔ signature verified (${p.verified.join(", ")})` : "",
+        !here && !same && state.step !== "done" ? "another repository: the digest is copied with its signatures (.sig/.att tags and referrers)" : "",
+        !p.targetDigest ? "the tag does not exist yet: it will be created" : same ? "" : p.diffError ? `cannot compare the contents: ${p.diffError}` : p.changes ? "" : "the files are identical; only the archive differs",
+        state.step === "done" && state.result ? signaturesSummary(state.result) : "",
+      ].filter(Boolean);
       return (
         <Box flexDirection="column">
           <Text bold wrap="truncate">
@@ -182,7 +193,11 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
           <Text bold color={state.step === "done" ? t.added : t.highlight} wrap="truncate">
             {fit(question, w)}
           </Text>
-          {summary ? <Text color={t.dim}>{summary}</Text> : null}
+          {summary.map((l) => (
+            <Text key={l} color={l.startsWith("✔") ? t.added : t.dim} wrap="truncate">
+              {fit(l, w)}
+            </Text>
+          ))}
           {tracking.step !== "idle" ? (
             <Box flexDirection="column">
               <Text bold={tracking.step !== "failed"} color={tracking.step === "failed" ? t.dim : t.accent} wrap="truncate">
