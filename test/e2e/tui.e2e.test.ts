@@ -152,4 +152,21 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
     await keys("q", "q");
     expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
   }, 60_000);
+  test("S keyless uses ui --identity-token, --fulcio-url and --rekor-url (sign artifact's signer)", async () => {
+    const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const token = `${part({ alg: "none" })}.${part({ iss: "https://issuer.invalid", sub: "x" })}.c2lnLXVpLTk4NzY`;
+    // Nothing listens on port 1: the error shows the request went to the given Fulcio.
+    await startUi(["ui", `${repo}:1.0.0`, "--identity-token", token, "--fulcio-url", "http://127.0.0.1:1", "--rekor-url", "http://127.0.0.1:2"]);
+    await waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
+    await keys("S");
+    let s = await waitScreen((x) => x.includes("keyless  identity token from --identity-token"), "keyless sign screen");
+    expect(s).toContain("certificate from Fulcio at http://127.0.0.1:1");
+    expect(s).toContain("entry in the Rekor log at http://127.0.0.1:2");
+    await keys("y");
+    s = await waitScreen((x) => x.includes("✗ signing failed"), "signing fails against the unreachable Fulcio");
+    expect(s).toContain("Fulcio");
+    expect(s).not.toContain("c2lnLXVpLTk4NzY");
+    await keys("Q");
+    expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
+  }, 60_000);
 });

@@ -25,7 +25,8 @@ export const SIGN_SETUP_HELP = [
   "No signing key configured.",
   "Key: start the UI with  berth ui --key cosign.key  (password from COSIGN_PASSWORD, else asked here);",
   "     create one with  berth generate-key-pair.",
-  "Keyless: set SIGSTORE_ID_TOKEN to an OIDC identity token (audience sigstore) before starting berth ui.",
+  "Keyless: start it with  berth ui --identity-token <token|file>  (or set SIGSTORE_ID_TOKEN) to an OIDC",
+  "     identity token (audience sigstore); --fulcio-url/--rekor-url pick other Sigstore instances.",
 ];
 
 /**
@@ -83,8 +84,10 @@ export default function SignView({ active, repo, tag }: SignViewProps) {
     for (const l of SIGN_SETUP_HELP) lines.push({ text: l, color: l === SIGN_SETUP_HELP[0] ? t.highlight : undefined });
   } else {
     if (keyless) {
-      lines.push({ text: "keyless  identity token from SIGSTORE_ID_TOKEN" });
-      lines.push({ text: "         certificate from Fulcio, entry in the public Rekor log (sigstore.dev)", color: t.dim });
+      const k = signing!.keyless;
+      lines.push({ text: `keyless  identity token from ${k?.tokenSource ?? "SIGSTORE_ID_TOKEN"}` });
+      lines.push({ text: `         certificate from Fulcio at ${k?.fulcioURL ?? "https://fulcio.sigstore.dev"}`, color: t.dim });
+      lines.push({ text: `         entry in the Rekor log at ${k?.rekorURL ?? "https://rekor.sigstore.dev"}`, color: t.dim });
     } else {
       lines.push({ text: `key     ${signing!.keyPath}` });
       if (signing!.needsPassword) lines.push({ text: "        encrypted: its password is asked on y (or set COSIGN_PASSWORD)", color: t.dim });
