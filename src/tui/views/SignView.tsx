@@ -25,8 +25,9 @@ export const SIGN_SETUP_HELP = [
   "No signing key configured.",
   "Key: start the UI with  berth ui --key cosign.key  (password from COSIGN_PASSWORD, else asked here);",
   "     create one with  berth generate-key-pair.",
-  "Keyless: start it with  berth ui --identity-token <token|file>  (or set SIGSTORE_ID_TOKEN) to an OIDC",
-  "     identity token (audience sigstore); --fulcio-url/--rekor-url pick other Sigstore instances.",
+  "Keyless: set SIGSTORE_ID_TOKEN to an OIDC identity token (audience sigstore),",
+  "     or start with  berth ui --identity-token <token|file>;",
+  "     --fulcio-url/--rekor-url pick other Sigstore instances.",
 ];
 
 /**

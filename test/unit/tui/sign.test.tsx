@@ -103,6 +103,7 @@ test("without a key: how to configure one, and y does nothing", async () => {
   const f = await ui.until((f) => f.includes("No signing key configured."), "help text");
   expect(f).toContain("berth ui --key cosign.key");
   expect(f).toContain("SIGSTORE_ID_TOKEN");
+  expect(f).toContain("berth ui --identity-token <token|file>");
   await ui.press("y");
   await sleep(100);
   expect(calls).toEqual([]);
