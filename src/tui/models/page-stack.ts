@@ -11,7 +11,8 @@ export type Page =
   | { kind: "repos" }
   | { kind: "tags"; repo: string }
   | { kind: "artifact"; repo: string; tag: string }
-  | { kind: "file"; repo: string; tag: string; path: string }
+  /** `layer`: index of the layer the file is in (default 0, the content layer). */
+  | { kind: "file"; repo: string; tag: string; path: string; layer?: number }
   /** `old` → `new`: the diff shows what changes when going from `old` to `new`. */
   | { kind: "diff"; repo: string; old: DiffTarget; new: DiffTarget }
   | { kind: "promote"; repo: string; source: string }

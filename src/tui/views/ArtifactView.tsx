@@ -36,7 +36,10 @@ export function humanSize(n: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
-/** One artifact: manifest, annotations, layers and the file tree of its content layer. */
+/**
+ * One artifact: manifest, annotations, layers and the file tree of one layer: the first (Flux's
+ * content layer) until another is picked with enter in Layers, or L in Files.
+ */
 export default function ArtifactView({ active, repo, tag }: ArtifactViewProps) {
   const app = useAppApi();
   const repos = useRepos();
@@ -45,9 +48,10 @@ export default function ArtifactView({ active, repo, tag }: ArtifactViewProps) {
   const d: ArtifactDetails | undefined = details.status === "ok" ? details.value : undefined;
   // The file list streams the whole layer, so it starts only when the Files tab is first shown.
   const [wantFiles, setWantFiles] = useState(false);
+  const [layer, setLayer] = useState(0);
   const files = useAsync(
-    async (signal): Promise<LayerFile[]> => (wantFiles && d?.layers[0] ? listLayerFiles(repos, repo, d.layers[0], signal) : []),
-    `${wantFiles}:${d?.digest ?? ""}`,
+    async (signal): Promise<LayerFile[]> => (wantFiles && d?.layers[layer] ? listLayerFiles(repos, repo, d.layers[layer], signal) : []),
+    `${wantFiles}:${d?.digest ?? ""}:${layer}`,
   );
   const spin = useSpinner(details.status === "loading" || (wantFiles && files.status === "loading"));
   const paneHeight = Math.max(1, app.height - 3);
@@ -82,7 +86,14 @@ export default function ArtifactView({ active, repo, tag }: ArtifactViewProps) {
     else if (action === "sign") app.push({ kind: "sign", repo, tag: d?.digest ?? tag });
     else if (action === "open") {
       const f = fileList[fileTable.cursor];
-      if (tab === 3 && f) app.push({ kind: "file", repo, tag, path: f.path });
+      if (tab === 2 && layers[layerTable.cursor]) {
+        setLayer(layerTable.cursor);
+        select(3);
+      } else if (tab === 3 && f) app.push({ kind: "file", repo, tag, path: f.path, layer });
+    } else if (action === "nextLayer") {
+      if (layers.length < 2) return false;
+      setLayer((l) => (l + 1) % layers.length);
+      select(3);
     } else {
       const t = tableAction(action);
       if (!t) return false;
@@ -113,12 +124,13 @@ export default function ArtifactView({ active, repo, tag }: ArtifactViewProps) {
           width={w}
           theme={app.theme}
           empty="no layers"
+          marked={keysFor[2][layer]}
           row={(i) => ({ key: keysFor[2][i]!, text: `${fit(layers[i]!.mediaType, 48)} ${fit(humanSize(layers[i]!.size), 10)} ${layers[i]!.digest}` })}
         />
       );
     else if (files.status === "error") body = <Text color={app.theme.error}>✗ {files.error}</Text>;
-    else if (files.status === "loading" || !wantFiles) body = <Text color={app.theme.dim}>{spin} reading the content layer…</Text>;
-    else body = <Table header={`${fit("PATH", Math.max(10, w - 14))} SIZE`} state={fileTable} width={w} theme={app.theme} empty="the layer holds no regular files" row={(i) => ({ key: fileList[i]!.path, text: `${fit(fileList[i]!.path, Math.max(10, w - 14))} ${humanSize(fileList[i]!.size)}` })} />;
+    else if (files.status === "loading" || !wantFiles) body = <Text color={app.theme.dim}>{spin} reading {layers.length > 1 ? `layer ${layer + 1}/${layers.length}` : "the content layer"}…</Text>;
+    else body = <Table header={`${fit(layers.length > 1 ? `PATH  (layer ${layer + 1}/${layers.length} ${shortDigest(layers[layer]!.digest)}, L: next)` : "PATH", Math.max(10, w - 14))} SIZE`} state={fileTable} width={w} theme={app.theme} empty="the layer holds no regular files" row={(i) => ({ key: fileList[i]!.path, text: `${fit(fileList[i]!.path, Math.max(10, w - 14))} ${humanSize(fileList[i]!.size)}` })} />;
   }
 
   return (

@@ -18,16 +18,20 @@ export interface FileViewProps {
   readonly repo: string;
   readonly tag: string;
   readonly path: string;
+  /** Index of the layer holding the file. Default 0. */
+  readonly layer?: number;
 }
 
 /** A file of an artifact, read by streaming the layer; YAML is highlighted. */
-export default function FileView({ active, repo, tag, path }: FileViewProps) {
+export default function FileView({ active, repo, tag, path, layer = 0 }: FileViewProps) {
   const app = useAppApi();
   const repos = useRepos();
   const file = useAsync(async (signal) => {
     const d = await inspectArtifact(repos, repo, tag, signal);
-    return readLayerFile(repos, repo, d.layers[0]!, path, signal);
-  }, `${repo}:${tag}:${path}`);
+    const l = d.layers[layer];
+    if (!l) throw new Error(`the artifact has no layer ${layer + 1}`);
+    return readLayerFile(repos, repo, l, path, signal);
+  }, `${repo}:${tag}:${layer}:${path}`);
   const spin = useSpinner(file.status === "loading");
   const lines = useMemo(() => (file.status === "ok" ? file.value.text.replace(/\n$/, "").split("\n") : []), [file]);
   const height = Math.max(1, app.height - 1);

@@ -31,7 +31,7 @@ export default function Screen({ page, active, helpFor, repositories, openReposi
     case "artifact":
       return <ArtifactView active={active} repo={page.repo} tag={page.tag} />;
     case "file":
-      return <FileView active={active} repo={page.repo} tag={page.tag} path={page.path} />;
+      return <FileView active={active} repo={page.repo} tag={page.tag} path={page.path} layer={page.layer ?? 0} />;
     case "diff":
       return <DiffView active={active} repo={page.repo} old={page.old} new={page.new} />;
     case "promote":
