@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createRegistryClient, pushArtifact } from "../src/core/index.ts";
 import { ocirepositoryCRD } from "../src/k8s/index.ts";
+import { KubeClient, loadKubeConnection } from "../src/k8s/client/kube.ts";
 import { freePort } from "../test/harness/free-port.ts";
 import { installCRDs, kubeJson, startKube, type KubeServer } from "../test/harness/kube.ts";
 import { startRegistry } from "../test/harness/registry.ts";
@@ -118,14 +119,69 @@ interface Result {
   peakRssMiB: number;
   requestsPerInterval: number;
   requestsByKind: Record<string, number>;
+  /** CPU seconds from the first create to all Ready: the controller, and the API server (the usual bottleneck). */
+  controllerCpuSeconds: number;
+  apiServerCpuSeconds: number;
 }
 
-async function countReady(kube: KubeServer, ns: string): Promise<number> {
-  const list = await kubeJson<{ items: any[] }>(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`);
-  return list.items.filter((o) => (o.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True")).length;
+/**
+ * Follows the namespace's OCIRepositories with one watch and counts those whose Ready is True. A
+ * watch costs the API server one event per write; listing 1000 objects every few hundred ms (what
+ * this bench did first) cost it more CPU than the controller's own requests did.
+ */
+function followReady(kube: KubeClient, ns: string, resourceVersion: string) {
+  const ready = new Set<string>();
+  const ac = new AbortController();
+  const path = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`;
+  const done = (async () => {
+    let rv = resourceVersion;
+    while (!ac.signal.aborted) {
+      try {
+        for await (const ev of kube.watch(path, rv, ac.signal)) {
+          const o = ev.object as any;
+          if (typeof o?.metadata?.resourceVersion === "string") rv = o.metadata.resourceVersion;
+          if (ev.type === "BOOKMARK") continue;
+          const isReady = ev.type !== "DELETED" && (o.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+          if (isReady) ready.add(o.metadata.name);
+          else ready.delete(o.metadata.name);
+        }
+      } catch (e) {
+        if (ac.signal.aborted) break;
+        throw e;
+      }
+    }
+  })();
+  return { count: () => ready.size, stop: () => (ac.abort(), done.catch(() => undefined)) };
 }
 
-async function runSize(cfg: Config, kube: KubeServer, proxy: ReturnType<typeof countingProxy>, n: number, work: string): Promise<Result> {
+/** The kube-apiserver serving `kube` (found by its --secure-port), to read its CPU time. */
+function apiServerPid(kube: KubeServer): number | undefined {
+  const port = new URL(kube.url).port;
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+      if (cmd[0]?.endsWith("kube-apiserver") && cmd.includes(`--secure-port=${port}`)) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: ReturnType<typeof countingProxy>, n: number, work: string): Promise<Result> {
   const ns = `bench-${n}-${Date.now().toString(36)}`;
   await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
   const storage = mkdtempSync(join(work, `storage-${n}-`));
@@ -145,25 +201,32 @@ async function runSize(cfg: Config, kube: KubeServer, proxy: ReturnType<typeof c
       metadata: { name: `app-${i}`, namespace: ns },
       spec: { url: `oci://${proxy.host}/bench/app-${i % pairs}`, ref: { tag: "v1" }, interval: `${cfg.intervalS}s`, insecure: true },
     }));
+    const start = await api.get<{ metadata: { resourceVersion: string } }>(`/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`);
+    const follower = followReady(api, ns, start.metadata.resourceVersion);
+    onCleanup(() => follower.stop());
     proxy.reset();
+    const apiPid = apiServerPid(kube);
+    const cpu0 = { controller: cpuSeconds(proc.pid), api: cpuSeconds(apiPid) };
     const t0 = performance.now();
     await inBatches(objs, 16, (o) => kubeJson(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`, { body: o }));
     const createSeconds = (performance.now() - t0) / 1000;
     const deadline = Date.now() + cfg.timeoutS * 1000;
-    let ready = 0;
-    while ((ready = await countReady(kube, ns)) < n) {
+    while (follower.count() < n) {
       if (proc.exitCode !== null) throw new Error(`controller exited ${proc.exitCode}; log: ${log}`);
-      if (Date.now() > deadline) throw new Error(`only ${ready}/${n} Ready after ${cfg.timeoutS}s; log: ${log}`);
-      await Bun.sleep(200);
+      if (Date.now() > deadline) throw new Error(`only ${follower.count()}/${n} Ready after ${cfg.timeoutS}s; log: ${log}`);
+      await Bun.sleep(20);
     }
     const readySeconds = (performance.now() - t0) / 1000;
+    const controllerCpuSeconds = cpuSeconds(proc.pid) - cpu0.controller;
+    const apiServerCpuSeconds = cpuSeconds(apiPid) - cpu0.api;
+    await follower.stop();
     // Steady state: every object requeues once per interval (±jitter); count one interval's traffic.
     await Bun.sleep(cfg.intervalS * 200);
     proxy.reset();
     await Bun.sleep(cfg.intervalS * 1000);
     const requestsByKind = Object.fromEntries(proxy.counts);
     const requestsPerInterval = proxy.total();
-    return { objects: n, distinctPairs: pairs, createSeconds, readySeconds, peakRssMiB: peakRssMiB(proc.pid), requestsPerInterval, requestsByKind };
+    return { objects: n, distinctPairs: pairs, createSeconds, readySeconds, peakRssMiB: peakRssMiB(proc.pid), requestsPerInterval, requestsByKind, controllerCpuSeconds, apiServerCpuSeconds };
   } finally {
     proc.kill("SIGTERM");
     await Promise.race([proc.exited, Bun.sleep(5000)]);
@@ -198,17 +261,19 @@ async function main() {
     });
   }
   await client.close();
+  const api = new KubeClient(await loadKubeConnection({ path: kube.kubeconfigPath }));
+  onCleanup(() => api.close());
   const results: Result[] = [];
   for (const n of cfg.sizes) {
-    process.stderr.write(`${n} objects over ${Math.min(cfg.repos, n)} repositories, interval ${cfg.intervalS}s…\n`);
-    results.push(await runSize(cfg, kube, proxy, n, work));
+    process.stderr.write(`${n} objects over ${Math.min(cfg.repos, n)} repositories, interval ${cfg.intervalS}s, --concurrent ${cfg.concurrent}…\n`);
+    results.push(await runSize(cfg, kube, api, proxy, n, work));
   }
   if (cfg.json) {
     process.stdout.write(JSON.stringify({ cores: cpus().length, intervalS: cfg.intervalS, concurrent: cfg.concurrent, results, anchor: ANCHOR }, null, 2) + "\n");
   } else {
-    const rows = [["objects", "pairs", "create s", "all Ready s", "peak RSS MiB", "req/interval", "req/pair"]];
+    const rows = [["objects", "pairs", "create s", "all Ready s", "peak RSS MiB", "req/interval", "req/pair", "cpu s ctl", "cpu s api"]];
     for (const r of results) {
-      rows.push([String(r.objects), String(r.distinctPairs), r.createSeconds.toFixed(1), r.readySeconds.toFixed(1), r.peakRssMiB.toFixed(0), String(r.requestsPerInterval), (r.requestsPerInterval / r.distinctPairs).toFixed(2)]);
+      rows.push([String(r.objects), String(r.distinctPairs), r.createSeconds.toFixed(1), r.readySeconds.toFixed(1), r.peakRssMiB.toFixed(0), String(r.requestsPerInterval), (r.requestsPerInterval / r.distinctPairs).toFixed(2), r.controllerCpuSeconds.toFixed(1), r.apiServerCpuSeconds.toFixed(1)]);
     }
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     for (const r of rows) process.stdout.write(r.map((x, c) => x.padStart(widths[c]!)).join("  ") + "\n");

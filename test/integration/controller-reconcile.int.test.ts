@@ -115,9 +115,8 @@ const conds = (status: Obj | undefined) =>
   (status?.conditions ?? []).map((c: Obj) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, observedGeneration: c.observedGeneration }));
 const cond = (status: Obj | undefined, type: string) => (status?.conditions ?? []).find((c: Obj) => c.type === type);
 
-/** Runs the finalizer pass and the first real pass. */
+/** Runs the first pass: it adds the finalizer and goes on in the same pass. */
 async function firstPasses(name: string) {
-  expect(await reconcile(name)).toEqual({ requeueAfterMs: 750 });
   return reconcile(name);
 }
 
@@ -161,15 +160,10 @@ describe("OCIRepository reconcile passes (spec §3.13)", () => {
     const ref = `${reg.host}/apps/podinfo:latest`;
     const rev1 = `latest@${d1}`;
 
-    // Pass 1: only the finalizer.
-    expect(await reconcile("podinfo")).toEqual({ requeueAfterMs: 750 });
-    expect(client.take("podinfo")).toEqual([]);
-    const afterFinalizer = await getObj("podinfo");
-    expect(afterFinalizer.metadata.finalizers).toEqual(["finalizers.fluxcd.io"]);
-    expect(afterFinalizer.status?.conditions).toBeUndefined();
-
-    // Pass 2: timeline A.
+    // Pass 1: the finalizer, then timeline A in the same pass (upstream requeues in between; the
+    // statuses written are the same).
     expect(await reconcile("podinfo")).toEqual({ requeueAfterMs: 600_000 });
+    expect((await getObj("podinfo")).metadata.finalizers).toEqual(["finalizers.fluxcd.io"]);
     const writes = client.take("podinfo");
     const progress = (m: string) => [
       { type: "Reconciling", status: "True", reason: "Progressing", message: m, observedGeneration: 1 },
@@ -354,16 +348,47 @@ describe("OCIRepository reconcile passes (spec §3.13)", () => {
     expect(n.status.artifact).toBeUndefined();
   }, 60_000);
 
+  test("with finalizerRequeueMs (upstream's way) the first pass only adds the finalizer", async () => {
+    await push("apps/fin", "v1", { "a.yaml": "a: 1\n" });
+    await create("fin", { url: `oci://${reg.host}/apps/fin`, ref: { tag: "v1" } });
+    const upstreamLike = new OCIRepositoryReconciler({ kube: client, store, finalizerRequeueMs: 750 });
+    try {
+      expect(await upstreamLike.reconcile(`${NS}/fin`)).toEqual({ requeueAfterMs: 750 });
+      expect(client.take("fin")).toEqual([]);
+      const o = await getObj("fin");
+      expect(o.metadata.finalizers).toEqual(["finalizers.fluxcd.io"]);
+      expect(o.status?.conditions).toBeUndefined();
+      expect(await upstreamLike.reconcile(`${NS}/fin`)).toEqual({ requeueAfterMs: 600_000 });
+      expect(client.take("fin").map((st) => cond(st, "Ready")?.status)).toEqual(["Unknown", "Unknown", "Unknown", "True"]);
+    } finally {
+      await upstreamLike.close();
+    }
+  }, 60_000);
+
   test("five objects on one repo+tag share one HEAD manifest", async () => {
     await push("apps/shared", "stable", { "a.yaml": "a: 1\n" });
     const names = ["sh1", "sh2", "sh3", "sh4", "sh5"];
     for (const n of names) await create(n, { url: `oci://${reg.host}/apps/shared`, ref: { tag: "stable" } });
-    for (const n of names) await reconcile(n);
     const before = stats();
     await Promise.all(names.map((n) => reconcile(n)));
     for (const n of names) expect(cond((await getObj(n)).status, "Ready")?.status).toBe("True");
     const d = delta(before, stats());
     expect(d["HEAD manifest"]).toBe(1);
+    // One pull and archive serves all five: the others copy the stored file (same bytes, own path).
+    expect(d["GET manifest"]).toBe(1);
+    expect(d["GET blob"]).toBe(1);
+    const arts = (await Promise.all(names.map(getObj))).map((o) => o.status.artifact);
+    expect(new Set(arts.map((a: Obj) => a.digest)).size).toBe(1);
+    expect(new Set(arts.map((a: Obj) => a.path)).size).toBe(5);
+    for (const a of arts) expect(await consume(a)).toEqual({ "a.yaml": "a: 1\n" });
+    expect(arts.every((a: Obj) => a.metadata?.["org.opencontainers.image.source"] === ORIGIN.source)).toBe(true);
+    // A shared file that went away is not copied: the next object pulls for itself.
+    for (const a of arts) rmSync(join(store.root, a.path));
+    await create("sh6", { url: `oci://${reg.host}/apps/shared`, ref: { tag: "stable" } });
+    const b6 = stats();
+    await reconcile("sh6");
+    expect(delta(b6, stats())["GET blob"]).toBe(1);
+    expect((await getObj("sh6")).status.artifact.digest).toBe(arts[0].digest);
     // Later passes inside the window reuse it.
     const again = stats();
     for (const n of names) await reconcile(n);

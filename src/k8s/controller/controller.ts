@@ -185,7 +185,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   metrics.depth = () => queue.depth;
 
   // Our own status patches come back as MODIFIED events; only spec changes, reconcile requests,
-  // deletion and a missing finalizer are worth a pass (the interval requeue covers the rest).
+  // deletion and a lost finalizer are worth a pass (the interval requeue covers the rest). The
+  // finalizer a pass adds itself must not bring the object back for a second pass.
   const onEvent = (type: "ADDED" | "MODIFIED" | "DELETED", obj: Obj) => {
     const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
     if (type === "DELETED") {
@@ -195,14 +196,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       return;
     }
     const md = obj.metadata ?? {};
-    const fingerprint = JSON.stringify([
-      md.generation,
-      md.annotations?.[RECONCILE_REQUEST_ANNOTATION],
-      md.deletionTimestamp ?? null,
-      (md.finalizers ?? []).includes(SOURCE_FINALIZER),
-    ]);
-    if (seen.get(key) === fingerprint) return;
+    const hasFinalizer = (md.finalizers ?? []).includes(SOURCE_FINALIZER);
+    const fingerprint = `${hasFinalizer ? "+" : "-"}${JSON.stringify([md.generation, md.annotations?.[RECONCILE_REQUEST_ANNOTATION], md.deletionTimestamp ?? null])}`;
+    const prev = seen.get(key);
     seen.set(key, fingerprint);
+    if (prev !== undefined && prev.slice(1) === fingerprint.slice(1) && !(prev[0] === "+" && !hasFinalizer)) return;
     queue.add(key);
   };
   const base = "/apis/source.toolkit.fluxcd.io/v1";

@@ -8,7 +8,7 @@
 
 /** Options of `SharedLookups`. */
 export interface SharedLookupsOptions {
-  /** Upper bound of any entry's reuse time in ms. Default 300_000 (5 min). */
+  /** Upper bound of any entry's reuse time in ms. Default 3_600_000 (1 h: intervals up to an hour cost one request each). */
   maxTTLMs?: number;
   /** Entries kept at most; the oldest are dropped first. Default 10_000. */
   maxEntries?: number;
@@ -17,12 +17,12 @@ export interface SharedLookupsOptions {
 }
 
 /** Documented defaults of `SharedLookupsOptions`. */
-export const DEFAULT_SHARED_LOOKUPS_OPTIONS = { maxTTLMs: 300_000, maxEntries: 10_000 } as const;
+export const DEFAULT_SHARED_LOOKUPS_OPTIONS = { maxTTLMs: 3_600_000, maxEntries: 10_000 } as const;
 
 /** One call's wishes. */
 export interface LookupRequest {
   /**
-   * How long this caller accepts an old answer, in ms (the reconciler passes half the object's
+   * How long this caller accepts an old answer, in ms (the reconciler passes the object's
    * interval). An entry is reused only while younger than the smallest `ttlMs` any caller gave it,
    * so the object with the shortest interval sets the pace for all objects sharing the look-up.
    */
@@ -112,5 +112,84 @@ export class SharedLookups<T> {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
+  }
+}
+
+/** A stored artifact file that other objects with the same build inputs can copy instead of pulling. */
+export interface SharedBuild {
+  /** Absolute path of the stored file (another object's artifact). */
+  file: string;
+  /** `sha256:<hex>` of the file when it was stored; a copy that hashes otherwise is not used. */
+  digest: string;
+  /** Manifest annotations the artifact carries (`status.artifact.metadata`). */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Artifacts built once per build inputs (berth's addition, like `SharedLookups`): objects that pull
+ * the same manifest digest with the same access, layer selector and ignore rules get byte-identical
+ * tarballs (the archive is deterministic), so the first object's pull and archive serve the rest,
+ * which copy its stored file. A build in progress is waited for rather than repeated.
+ */
+export class SharedBuilds {
+  private readonly entries = new Map<string, SharedBuild>();
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly maxEntries: number;
+
+  /** `maxEntries`: builds remembered at most, the least recently used dropped first. Default 10_000. */
+  constructor(opts: { maxEntries?: number } = {}) {
+    this.maxEntries = opts.maxEntries ?? DEFAULT_SHARED_LOOKUPS_OPTIONS.maxEntries;
+  }
+
+  /**
+   * The build of `key` when one is stored; else, when another pass is building it, waits for that
+   * pass once and looks again; else claims the build: `end` must then be called when it ended,
+   * stored or not. Each caller waits at most once: after a failed build one waiter claims the next
+   * and the others build unclaimed (`end` does nothing), so a failing registry is not tried one
+   * object after another.
+   */
+  async acquire(key: string): Promise<{ build: SharedBuild } | { end: () => void }> {
+    let waited = false;
+    for (;;) {
+      const e = this.entries.get(key);
+      if (e) {
+        this.entries.delete(key);
+        this.entries.set(key, e);
+        return { build: e };
+      }
+      const running = this.inflight.get(key);
+      if (!running) return { end: this.claim(key) };
+      if (waited) return { end: () => {} };
+      await running;
+      waited = true;
+    }
+  }
+
+  /** Claims `key` for a build that does not use a stored one; the returned function ends the claim. */
+  claim(key: string): () => void {
+    let end!: () => void;
+    const p = new Promise<void>((r) => (end = r));
+    this.inflight.set(key, p);
+    return () => {
+      if (this.inflight.get(key) === p) this.inflight.delete(key);
+      end();
+    };
+  }
+
+  /** Records a stored build of `key`. */
+  remember(key: string, build: SharedBuild): void {
+    this.entries.delete(key);
+    this.entries.set(key, build);
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  /** Forgets `key` when it still points at `file` (the file went away or did not match). */
+  forget(key: string, file: string): void {
+    if (this.entries.get(key)?.file === file) this.entries.delete(key);
+  }
+
+  /** Builds remembered. */
+  get size(): number {
+    return this.entries.size;
   }
 }

@@ -5,8 +5,9 @@
  * observed generation and the retry. Registry look-ups that several objects share are coalesced
  * (lookups.ts), which upstream does not do.
  */
+import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { copyFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -58,7 +59,7 @@ import type { WorkResult } from "./queue.ts";
 import { registryAccessFor, type RegistryAccess } from "./credentials.ts";
 import { verifySource } from "./verify.ts";
 import { KubeEventRecorder, type EventRecorder, type EventType, type InvolvedObject } from "./events.ts";
-import { SharedLookups } from "./lookups.ts";
+import { SharedBuilds, SharedLookups, type SharedBuild } from "./lookups.ts";
 
 type Obj = Record<string, any>;
 
@@ -86,9 +87,15 @@ export interface ReconcilerOptions {
   events?: EventRecorder;
   /** Makes the registry client of one registry access. Default: core's client with 3 attempts within 20 s. */
   createRegistryClient?: (options: RegistryClientOptions) => RegistryClient;
-  /** Shared tag/digest look-ups. Default: a new `SharedLookups` (reuse ≤ half the shortest interval, ≤ 5 min). */
+  /** Shared tag/digest look-ups. Default: a new `SharedLookups` (reuse ≤ the shortest interval, ≤ 1 h). */
   lookups?: SharedLookups<Resolution>;
-  /** Delay of the pass that follows adding the finalizer (upstream's rate-limited requeue). Default 750 ms. */
+  /** Artifacts built once per (access, repository, digest, layer selector, ignore). Default: a new `SharedBuilds`. */
+  builds?: SharedBuilds;
+  /**
+   * Set: a pass that adds the finalizer ends there and asks to run again after this many ms, as
+   * upstream does (its rate-limited requeue, 750 ms). Default unset: the pass goes on at once, which
+   * writes the same statuses with one request and one wait less.
+   */
   finalizerRequeueMs?: number;
   /** Environment for cloud provider credentials (`AWS_*`, `AZURE_*`, token files). Default `{}`. */
   env?: Record<string, string | undefined>;
@@ -254,6 +261,8 @@ interface Pass {
   written: OCIRepositoryStatus;
   annotation?: string;
   signal?: AbortSignal;
+  /** Ends this pass's claim on a shared build (others waiting for it go on). */
+  endBuild?: () => void;
 }
 
 /** What the source step hands to the artifact step. */
@@ -261,8 +270,10 @@ interface SourceResult {
   revision: string;
   /** Manifest annotations (when pulled). */
   metadata?: Record<string, string>;
-  /** `copy`: the layer blob in the temp dir. */
+  /** `copy`: the layer blob in the temp dir; or a copy of an identical build another object stored. */
   copyFile?: string;
+  /** `SharedBuilds` key the stored file is recorded under. */
+  buildKey?: string;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -274,6 +285,7 @@ export class OCIRepositoryReconciler {
   private readonly now: () => Date;
   private readonly events: EventRecorder;
   private readonly lookups: SharedLookups<Resolution>;
+  private readonly builds: SharedBuilds;
   /** Registry clients by `RegistryAccess.key`: objects with the same access share connections and tokens. */
   private readonly registries = new Map<string, RegistryClient>();
   private readonly lastUsed = new Map<string, number>();
@@ -284,6 +296,7 @@ export class OCIRepositoryReconciler {
     this.now = opts.now ?? (() => new Date());
     this.events = opts.events ?? new KubeEventRecorder({ kube: opts.kube, log: opts.log, now: this.now });
     this.lookups = opts.lookups ?? new SharedLookups<Resolution>();
+    this.builds = opts.builds ?? new SharedBuilds();
   }
 
   /** The object's API path. */
@@ -353,8 +366,17 @@ export class OCIRepositoryReconciler {
       if (kubeStatusOf(e) === 404) return {};
       throw e;
     }
-    const md = (raw.metadata ?? {}) as Obj;
+    let md = (raw.metadata ?? {}) as Obj;
     const finalizers: string[] = md.finalizers ?? [];
+    if (!md.deletionTimestamp && !finalizers.includes(SOURCE_FINALIZER)) {
+      // resourceVersion makes this a compare-and-swap: a concurrent writer's list is not overwritten.
+      raw = await this.opts.kube.mergePatch<Obj>(path, { metadata: { finalizers: [...finalizers, SOURCE_FINALIZER], resourceVersion: md.resourceVersion } }, signal);
+      const after = this.opts.finalizerRequeueMs;
+      if (after !== undefined) return { requeueAfterMs: after };
+      // The patch answered with the whole object: the pass goes on with it, as upstream's next pass
+      // would after its requeue, minus one GET and the wait.
+      md = (raw.metadata ?? {}) as Obj;
+    }
     const involved: InvolvedObject = {
       apiVersion: String(raw.apiVersion ?? `${SOURCE_GROUP}/v1`),
       kind: OCIREPOSITORY_KIND,
@@ -364,11 +386,6 @@ export class OCIRepositoryReconciler {
       resourceVersion: md.resourceVersion,
     };
     if (md.deletionTimestamp) return this.reconcileDelete(path, md, involved);
-    if (!finalizers.includes(SOURCE_FINALIZER)) {
-      // resourceVersion makes this a compare-and-swap: a concurrent writer's list is not overwritten.
-      await this.opts.kube.mergePatch(path, { metadata: { finalizers: [...finalizers, SOURCE_FINALIZER], resourceVersion: md.resourceVersion } });
-      return { requeueAfterMs: this.opts.finalizerRequeueMs ?? 750 };
-    }
 
     const generation = Number(md.generation ?? 0);
     const set: SetOptions = { generation, now: this.now() };
@@ -408,6 +425,7 @@ export class OCIRepositoryReconciler {
         await this.reconcileArtifact(pass, src, tmp);
         outcome = "success";
       } finally {
+        pass.endBuild?.();
         await rm(tmp, { recursive: true, force: true }).catch(() => {});
       }
     } catch (e) {
@@ -520,7 +538,10 @@ export class OCIRepositoryReconciler {
     const helmMediaType = ref.semver !== undefined ? spec.layerSelector?.mediaType : undefined;
     const key = JSON.stringify([access.key, repoName.registry, repoName.repository, ref, helmMediaType ?? null]);
     const fresh = (pass.annotation ?? "") !== (pass.status.lastHandledReconcileAt ?? "");
-    const { value } = await this.lookups.get(key, { ttlMs: interval / 2, fresh }, async () => {
+    // An answer up to one interval old: every object on this (repository, ref) then costs the
+    // registry one request per interval in all, however their jittered requeues spread out. An
+    // object still sees a moved tag within two intervals, and a reconcile request asks afresh.
+    const { value } = await this.lookups.get(key, { ttlMs: interval, fresh }, async () => {
       let tag: string;
       if (ref.semver !== undefined) {
         try {
@@ -615,7 +636,9 @@ export class OCIRepositoryReconciler {
         this.setConditions(pass, (c) => removeCondition(c, FETCH_FAILED));
         return { revision };
       }
-      return await this.pull(pass, repo, digest, revision, tmp, signal);
+      const spec = obj.spec;
+      const buildKey = JSON.stringify([access.key, repoName.registry, repoName.repository, digest, spec.layerSelector?.mediaType ?? null, spec.layerSelector?.operation ?? "extract", spec.ignore ?? null]);
+      return await this.pull(pass, repo, digest, revision, tmp, signal, buildKey);
     } finally {
       // Deferred like upstream: a new revision is announced even when verification or the pull failed.
       if (st.artifact?.revision !== revision) {
@@ -628,8 +651,19 @@ export class OCIRepositoryReconciler {
   }
 
   /** §3.5.9: manifest, layer selection, extract or copy into `tmp`. */
-  private async pull(pass: Pass, repo: RegistryRepository, digest: string, revision: string, tmp: string, signal: AbortSignal): Promise<SourceResult> {
+  private async pull(pass: Pass, repo: RegistryRepository, digest: string, revision: string, tmp: string, signal: AbortSignal, buildKey: string): Promise<SourceResult> {
     const spec = pass.obj.spec;
+    const shared = await this.builds.acquire(buildKey);
+    if ("build" in shared) {
+      const reused = await this.reuseBuild(buildKey, shared.build, tmp);
+      if (reused) {
+        this.setConditions(pass, (c) => removeCondition(c, FETCH_FAILED));
+        return { revision, metadata: reused.metadata, copyFile: reused.file, buildKey };
+      }
+      pass.endBuild = this.builds.claim(buildKey);
+    } else {
+      pass.endBuild = shared.end;
+    }
     let fetched: FetchedManifest;
     try {
       fetched = await fetchImageManifest(repo, digest, { signal });
@@ -660,7 +694,7 @@ export class OCIRepositoryReconciler {
           if (pass.signal?.aborted) throw e;
           this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to extract layer contents from artifact: ${errText(e)}`);
         }
-        result = { revision, metadata };
+        result = { revision, metadata, buildKey };
         break;
       }
       case "copy": {
@@ -683,7 +717,7 @@ export class OCIRepositoryReconciler {
           if (pass.signal?.aborted) throw e;
           this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to copy layer from artifact: ${errText(e)}`);
         }
-        result = { revision, metadata, copyFile: file };
+        result = { revision, metadata, copyFile: file, buildKey };
         break;
       }
       default:
@@ -691,6 +725,25 @@ export class OCIRepositoryReconciler {
     }
     this.setConditions(pass, (c) => removeCondition(c, FETCH_FAILED));
     return result;
+  }
+
+  /**
+   * A copy in `tmp` of the file another object stored for the same build inputs, checked against the
+   * digest it was stored with; undefined when there is none or it is gone or altered (then pull).
+   */
+  private async reuseBuild(key: string, b: SharedBuild, tmp: string): Promise<{ file: string; metadata?: Record<string, string> } | undefined> {
+    const file = join(tmp, "shared-build.tar.gz");
+    try {
+      await copyFile(b.file, file);
+      const h = createHash("sha256");
+      for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+      if (`sha256:${h.digest("hex")}` !== b.digest) throw new Error("digest mismatch");
+      return { file, metadata: b.metadata ? { ...b.metadata } : undefined };
+    } catch {
+      this.builds.forget(key, b.file);
+      await rm(file, { force: true }).catch(() => undefined);
+      return undefined;
+    }
   }
 
   /** §3.6: store the tarball (or copied blob), record it, point `latest.tar.gz` at it. */
@@ -726,6 +779,7 @@ export class OCIRepositoryReconciler {
       }
       const stored: SourceArtifact = src.metadata ? { ...artifact, metadata: src.metadata } : { ...artifact };
       st.artifact = stored;
+      if (src.buildKey) this.builds.remember(src.buildKey, { file: store.localPath(stored), digest: stored.digest, metadata: src.metadata ? { ...src.metadata } : undefined });
       st.observedIgnore = obj.spec.ignore;
       st.observedLayerSelector = obj.spec.layerSelector ? { ...obj.spec.layerSelector } : undefined;
       try {

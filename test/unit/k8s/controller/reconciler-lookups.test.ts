@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { SharedLookups } from "../../../../src/k8s/controller/lookups.ts";
+import { SharedBuilds, SharedLookups } from "../../../../src/k8s/controller/lookups.ts";
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -71,5 +71,54 @@ describe("SharedLookups", () => {
     await l.get("a", { ttlMs: 10 }, async () => ++n);
     await l.get("b", { ttlMs: 10 }, async () => ++n);
     expect(l.size).toBe(2);
+  });
+});
+
+describe("SharedBuilds", () => {
+  test("the first caller claims the build; callers meanwhile wait for it and get the stored file", async () => {
+    const b = new SharedBuilds();
+    const first = await b.acquire("k");
+    expect("end" in first).toBe(true);
+    const waiting = [b.acquire("k"), b.acquire("k")];
+    let settled = false;
+    void Promise.all(waiting).then(() => (settled = true));
+    await Bun.sleep(5);
+    expect(settled).toBe(false);
+    b.remember("k", { file: "/s/a.tar.gz", digest: "sha256:aa", metadata: { x: "1" } });
+    (first as { end: () => void }).end();
+    expect(await Promise.all(waiting)).toEqual([
+      { build: { file: "/s/a.tar.gz", digest: "sha256:aa", metadata: { x: "1" } } },
+      { build: { file: "/s/a.tar.gz", digest: "sha256:aa", metadata: { x: "1" } } },
+    ]);
+    expect(b.size).toBe(1);
+  });
+
+  test("after a claim that ended without a build, one waiter claims the next and the others go on unclaimed", async () => {
+    const b = new SharedBuilds();
+    const first = (await b.acquire("k")) as { end: () => void };
+    const w1 = b.acquire("k");
+    const w2 = b.acquire("k");
+    first.end();
+    const [a, c] = (await Promise.all([w1, w2])) as { end: () => void }[];
+    expect(typeof a!.end).toBe("function");
+    expect(typeof c!.end).toBe("function");
+    // w1 holds the new claim: a later caller waits for it, then gets what it stored.
+    const later = b.acquire("k");
+    b.remember("k", { file: "/f", digest: "sha256:1" });
+    a!.end();
+    expect(await later).toEqual({ build: { file: "/f", digest: "sha256:1" } });
+  });
+
+  test("forget drops an entry only while it still names that file; maxEntries bounds the map", async () => {
+    const b = new SharedBuilds({ maxEntries: 2 });
+    b.remember("k", { file: "/new", digest: "sha256:1" });
+    b.forget("k", "/old");
+    expect(b.size).toBe(1);
+    b.forget("k", "/new");
+    expect(b.size).toBe(0);
+    for (const k of ["a", "b", "c"]) b.remember(k, { file: `/${k}`, digest: "sha256:1" });
+    expect(b.size).toBe(2);
+    expect("end" in (await b.acquire("a"))).toBe(true);
+    expect(await b.acquire("c")).toEqual({ build: { file: "/c", digest: "sha256:1" } });
   });
 });
