@@ -6,6 +6,9 @@
  *
  *   bun run bench:tui                         15 runs per target
  *   bun run bench:tui --runs 30 --berth ./dist/berth --json
+ *   bun run bench:tui --compare /tmp/berth-old   another build, run for run alternating with --berth
+ *
+ * Runs go round-robin over the targets, so load from other processes spreads over all of them.
  *
  * Peers: k9s (the TUI berth's screens are modelled on) is timed on the same pty when it is on PATH,
  * to its first frame; it is not installed here in general, and then only berth's numbers print.
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
     options: {
       runs: { type: "string", default: "15" },
       berth: { type: "string", default: join(REPO_ROOT, "dist", "berth") },
+      compare: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -131,19 +135,27 @@ async function main(): Promise<void> {
   const painted = /berth ›/;
   const loaded = /1\.0\.0\s+sha256:[0-9a-f]{12}/;
   const results: Record<string, { firstPaint: number[]; data: number[] }> = {};
-  const targets: [string, string[]][] = [
-    [`berth ui oci-layout://…`, [berth, "ui", layout]],
-    [`berth ui oci://…`, [berth, "ui", remote]],
-  ];
+  const builds: [string, string][] = [["berth", berth]];
+  if (values.compare) {
+    const other = resolve(values.compare);
+    if (!existsSync(other)) throw new Error(`--compare ${other} is missing`);
+    builds.push(["compare", other]);
+  }
+  const targets: [string, string[]][] = builds.flatMap(([label, bin]): [string, string[]][] => [
+    [`${label === "berth" ? "" : "(compare) "}berth ui oci-layout://…`, [bin, "ui", layout]],
+    [`${label === "berth" ? "" : "(compare) "}berth ui oci://…`, [bin, "ui", remote]],
+  ]);
   const k9s = onPath("k9s");
   // One warm-up run each: the first exec of a 120 MB binary measures the page cache, not berth.
   for (const [name, cmd] of targets) {
     await timeOnPty(cmd, env, painted, loaded);
-    const r = (results[name] = { firstPaint: [] as number[], data: [] as number[] });
-    for (let i = 0; i < runs; i++) {
+    results[name] = { firstPaint: [], data: [] };
+  }
+  for (let i = 0; i < runs; i++) {
+    for (const [name, cmd] of targets) {
       const t = await timeOnPty(cmd, env, painted, loaded);
-      r.firstPaint.push(t.firstPaint);
-      r.data.push(t.data!);
+      results[name]!.firstPaint.push(t.firstPaint);
+      results[name]!.data.push(t.data!);
     }
   }
   if (k9s) {
@@ -154,9 +166,9 @@ async function main(): Promise<void> {
   if (values.json) {
     process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { firstPaintMs: median(v.firstPaint), dataMs: v.data.length ? median(v.data) : null, runs }])), null, 2) + "\n");
   } else {
-    process.stdout.write(`first paint of the compiled TUI on an 80x24 pty, median of ${runs} runs (${berth})\n`);
+    process.stdout.write(`first paint of the compiled TUI on an 80x24 pty, median of ${runs} runs (${berth}${values.compare ? `; compare: ${resolve(values.compare)}` : ""})\n`);
     for (const [name, v] of Object.entries(results)) {
-      process.stdout.write(`  ${name.padEnd(26)} first frame ${fmt(v.firstPaint)}${v.data.length ? `   first tag row ${fmt(v.data)}` : ""}\n`);
+      process.stdout.write(`  ${name.padEnd(36)} first frame ${fmt(v.firstPaint)}${v.data.length ? `   first tag row ${fmt(v.data)}` : ""}\n`);
     }
     if (!k9s) process.stdout.write("  peers: k9s is not on PATH here; no same-run comparison\n");
   }

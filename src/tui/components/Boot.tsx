@@ -1,5 +1,6 @@
-import { Box, Text, useInput, useWindowSize } from "ink";
-import { useEffect, useState, type ReactElement } from "react";
+import type { EventEmitter } from "node:events";
+import { Box, Text, useInput, useStdin, useWindowSize } from "ink";
+import { useEffect, useRef, useState, type ReactElement } from "react";
 import { COLOR_THEME, MONO_THEME } from "../render/theme.ts";
 
 /** Props of {@link Boot}. */
@@ -17,7 +18,8 @@ export interface BootProps {
 /**
  * The first frame: the app's header and an "opening…" line, drawn before anything heavy is loaded
  * (the core, the views, registry clients), then replaced by the app. It imports only Ink and React,
- * so the terminal shows berth as soon as Ink can paint.
+ * so the terminal shows berth as soon as Ink can paint. Keys typed meanwhile are kept and handed
+ * to the app once it is mounted, so nothing typed early is lost.
  */
 export default function Boot({ load, opening, color = true, onError }: BootProps) {
   const [app, setApp] = useState<ReactElement | undefined>();
@@ -34,6 +36,23 @@ export default function Boot({ load, opening, color = true, onError }: BootProps
   }, []);
   // Raw mode from the first frame: ^C works and typed keys are not echoed over the screen.
   useInput(() => {}, { isActive: !app });
+  // Ink's input emitter (public in its StdinContext, untyped in useStdin's result): replaying raw
+  // input through it lets the app parse early keys exactly as if they came now.
+  const input = (useStdin() as unknown as { internal_eventEmitter: EventEmitter }).internal_eventEmitter;
+  const early = useRef<string[]>([]);
+  useEffect(() => {
+    if (app) return;
+    const keep = (data: string) => early.current.push(data);
+    input.on("input", keep);
+    return () => {
+      input.off("input", keep);
+    };
+  }, [app, input]);
+  useEffect(() => {
+    // The app's own input handlers subscribed in its effects, which ran before this one.
+    if (!app) return;
+    for (const data of early.current.splice(0)) input.emit("input", data);
+  }, [app, input]);
   if (app) return app;
   const theme = color ? COLOR_THEME : MONO_THEME;
   return (

@@ -1,14 +1,23 @@
+import { Text } from "ink";
+import { lazy, Suspense, type ReactNode } from "react";
 import type { Page } from "../models/page-stack.ts";
 import ArtifactView from "./ArtifactView.tsx";
-import ClusterView from "./ClusterView.tsx";
-import OCIRepoView from "./OCIRepoView.tsx";
-import SignView from "./SignView.tsx";
-import DiffView from "./DiffView.tsx";
-import FileView from "./FileView.tsx";
-import HelpView from "./HelpView.tsx";
-import PromoteView from "./PromoteView.tsx";
 import ReposView from "./ReposView.tsx";
 import TagsView from "./TagsView.tsx";
+
+// Screens that are never the first one load when first opened: the Cluster screens bring in the
+// Kubernetes code, the others keep the app's start-up (and so the time to the first rows) short.
+const ClusterView = lazy(() => import("./ClusterView.tsx"));
+const OCIRepoView = lazy(() => import("./OCIRepoView.tsx"));
+const SignView = lazy(() => import("./SignView.tsx"));
+const DiffView = lazy(() => import("./DiffView.tsx"));
+const FileView = lazy(() => import("./FileView.tsx"));
+const HelpView = lazy(() => import("./HelpView.tsx"));
+const PromoteView = lazy(() => import("./PromoteView.tsx"));
+
+function Later({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<Text dimColor>loading…</Text>}>{children}</Suspense>;
+}
 
 /** Props of {@link Screen}. */
 export interface ScreenProps {
@@ -31,19 +40,19 @@ export default function Screen({ page, active, helpFor, repositories, openReposi
     case "artifact":
       return <ArtifactView active={active} repo={page.repo} tag={page.tag} />;
     case "file":
-      return <FileView active={active} repo={page.repo} tag={page.tag} path={page.path} layer={page.layer ?? 0} />;
+      return <Later><FileView active={active} repo={page.repo} tag={page.tag} path={page.path} layer={page.layer ?? 0} /></Later>;
     case "diff":
-      return <DiffView active={active} repo={page.repo} old={page.old} new={page.new} />;
+      return <Later><DiffView active={active} repo={page.repo} old={page.old} new={page.new} /></Later>;
     case "promote":
-      return <PromoteView active={active} repo={page.repo} source={page.source} />;
+      return <Later><PromoteView active={active} repo={page.repo} source={page.source} /></Later>;
     case "cluster":
-      return <ClusterView active={active} />;
+      return <Later><ClusterView active={active} /></Later>;
     case "ocirepo":
-      return <OCIRepoView active={active} namespace={page.namespace} name={page.name} {...(page.context ? { context: page.context } : {})} />;
+      return <Later><OCIRepoView active={active} namespace={page.namespace} name={page.name} {...(page.context ? { context: page.context } : {})} /></Later>;
     case "sign":
-      return <SignView active={active} repo={page.repo} tag={page.tag} />;
+      return <Later><SignView active={active} repo={page.repo} tag={page.tag} /></Later>;
     case "help":
-      return <HelpView active={active} page={helpFor} />;
+      return <Later><HelpView active={active} page={helpFor} /></Later>;
     default:
       return page satisfies never;
   }

@@ -13,7 +13,10 @@ import { fit, tagCells, tagColumns } from "../render/tag-row.ts";
 
 /** Manifests fetched at once while filling in the list. */
 export const DESCRIBE_CONCURRENCY = 8;
-/** Loaded rows are applied in batches at most this often (ms), so 1000 arrivals are a few renders. */
+/**
+ * Loaded rows are applied in batches at most this often (ms), so 1000 arrivals are a few renders;
+ * a row arriving after a quiet spell (the first one) is applied at once.
+ */
 const FLUSH_MS = 80;
 
 /** Props of {@link TagsView}. */
@@ -49,10 +52,12 @@ export default function TagsView({ active, repo }: TagsViewProps) {
     if (queue.length === 0) return;
     const ac = new AbortController();
     let buffer: Record<string, TagInfo | { error: string }> = {};
+    let flushed = 0;
     const flush = () => {
       if (Object.keys(buffer).length === 0) return;
       const infos = buffer;
       buffer = {};
+      flushed = performance.now();
       dispatch({ kind: "infos", infos });
     };
     const timer = setInterval(flush, FLUSH_MS);
@@ -68,6 +73,7 @@ export default function TagsView({ active, repo }: TagsViewProps) {
           result = { error: errorMessage(e) };
         }
         buffer[t] = result;
+        if (performance.now() - flushed >= FLUSH_MS) flush();
       }
     };
     Promise.all(Array.from({ length: DESCRIBE_CONCURRENCY }, worker)).then(() => {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { isCoreError } from "../../../src/core/index.ts";
-import { Text } from "ink";
+import { Text, useInput } from "ink";
 import { render } from "ink-testing-library";
 import type React from "react";
 import Boot from "../../../src/tui/components/Boot.tsx";
@@ -57,5 +57,28 @@ test("boot: a failed load is reported, not shown as a frame", async () => {
   expect(ui.lastFrame()).toContain("loading…");
   for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   expect((errors[0] as Error).message).toBe("no such key");
+  ui.unmount();
+});
+
+test("boot: keys typed before the app is mounted reach it, in order", async () => {
+  let resolve!: (el: React.ReactElement) => void;
+  const loading = new Promise<React.ReactElement>((r) => (resolve = r));
+  const seen: string[] = [];
+  function Keys() {
+    useInput((input) => void seen.push(input));
+    return <Text>keys</Text>;
+  }
+  const ui = render(<Boot load={() => loading} color={false} onError={() => {}} />);
+  ui.stdin.write("c");
+  await new Promise((r) => setTimeout(r, 20));
+  ui.stdin.write("j");
+  await new Promise((r) => setTimeout(r, 20));
+  expect(seen).toEqual([]);
+  resolve(<Keys />);
+  for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(seen).toEqual(["c", "j"]);
+  ui.stdin.write("k");
+  await new Promise((r) => setTimeout(r, 20));
+  expect(seen).toEqual(["c", "j", "k"]);
   ui.unmount();
 });
