@@ -21,7 +21,7 @@ import { createRegistryClient, pushArtifact } from "../src/core/index.ts";
 import { ocirepositoryCRD } from "../src/k8s/index.ts";
 import { KubeClient, loadKubeConnection } from "../src/k8s/client/kube.ts";
 import { freePort } from "../test/harness/free-port.ts";
-import { installCRDs, kubeJson, startKube, type KubeServer } from "../test/harness/kube.ts";
+import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../test/harness/kube.ts";
 import { startRegistry } from "../test/harness/registry.ts";
 import { installSignalHandlers, onCleanup, runCleanup } from "./lib/cleanup.ts";
 
@@ -122,6 +122,8 @@ interface Result {
   /** CPU seconds from the first create to all Ready: the controller, and the API server (the usual bottleneck). */
   controllerCpuSeconds: number;
   apiServerCpuSeconds: number;
+  /** API requests from the first create to all Ready, by verb and resource (the bench's creates included). */
+  apiRequests: Record<string, number>;
 }
 
 /**
@@ -169,6 +171,19 @@ function apiServerPid(kube: KubeServer): number | undefined {
   return undefined;
 }
 
+/** `apiserver_request_total` summed by verb, resource and subresource (what the API server was asked). */
+async function apiRequestCounts(kube: KubeServer): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const text = await (await kubeFetch(kube, "/metrics")).text();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    const label = (k: string) => new RegExp(`[{,]${k}="([^"]*)"`).exec(line)?.[1] ?? "";
+    const key = `${label("verb")} ${label("resource")}${label("subresource") ? `/${label("subresource")}` : ""}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
+  }
+  return out;
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return NaN;
@@ -207,6 +222,7 @@ async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: Re
     proxy.reset();
     const apiPid = apiServerPid(kube);
     const cpu0 = { controller: cpuSeconds(proc.pid), api: cpuSeconds(apiPid) };
+    const api0 = await apiRequestCounts(kube);
     const t0 = performance.now();
     await inBatches(objs, 16, (o) => kubeJson(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`, { body: o }));
     const createSeconds = (performance.now() - t0) / 1000;
@@ -220,13 +236,18 @@ async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: Re
     const controllerCpuSeconds = cpuSeconds(proc.pid) - cpu0.controller;
     const apiServerCpuSeconds = cpuSeconds(apiPid) - cpu0.api;
     await follower.stop();
+    const apiRequests: Record<string, number> = {};
+    for (const [k, v] of await apiRequestCounts(kube)) {
+      const d = v - (api0.get(k) ?? 0);
+      if (d >= n / 10 && !/^(WATCH|LIST) (leases|apiservices|customresourcedefinitions)/.test(k)) apiRequests[k] = d;
+    }
     // Steady state: every object requeues once per interval (±jitter); count one interval's traffic.
     await Bun.sleep(cfg.intervalS * 200);
     proxy.reset();
     await Bun.sleep(cfg.intervalS * 1000);
     const requestsByKind = Object.fromEntries(proxy.counts);
     const requestsPerInterval = proxy.total();
-    return { objects: n, distinctPairs: pairs, createSeconds, readySeconds, peakRssMiB: peakRssMiB(proc.pid), requestsPerInterval, requestsByKind, controllerCpuSeconds, apiServerCpuSeconds };
+    return { objects: n, distinctPairs: pairs, createSeconds, readySeconds, peakRssMiB: peakRssMiB(proc.pid), requestsPerInterval, requestsByKind, controllerCpuSeconds, apiServerCpuSeconds, apiRequests };
   } finally {
     proc.kill("SIGTERM");
     await Promise.race([proc.exited, Bun.sleep(5000)]);
@@ -281,7 +302,8 @@ async function main() {
     process.stdout.write(`\nmachine: ${cpus().length} cores; --concurrent ${cfg.concurrent}; interval ${cfg.intervalS}s\n`);
     process.stdout.write(`anchor (published, not measured here): source-controller ${ANCHOR.objects} objects in ${ANCHOR.seconds} s, ${ANCHOR.rssMiB} MiB on ${ANCHOR.cores} cores\n`);
     if (k) process.stdout.write(`berth vs anchor at ${k.objects}: ${(ANCHOR.seconds / k.readySeconds).toFixed(2)}x faster (goal 4x), memory ${(k.peakRssMiB / ANCHOR.rssMiB).toFixed(2)}x of the anchor (goal <= 1x)\n`);
-    for (const r of results) process.stdout.write(`requests in one interval at ${r.objects}: ${JSON.stringify(r.requestsByKind)}\n`);
+    for (const r of results) process.stdout.write(`registry requests in one interval at ${r.objects}: ${JSON.stringify(r.requestsByKind)}\n`);
+    for (const r of results) process.stdout.write(`API requests until all Ready at ${r.objects}: ${JSON.stringify(r.apiRequests)}\n`);
   }
 }
 
