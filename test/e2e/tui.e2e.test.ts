@@ -163,10 +163,35 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
     expect(s).toContain("certificate from Fulcio at http://127.0.0.1:1");
     expect(s).toContain("entry in the Rekor log at http://127.0.0.1:2");
     await keys("y");
-    s = await waitScreen((x) => x.includes("✗ signing failed"), "signing fails against the unreachable Fulcio");
+    // Generous: the Sigstore client retries a refused connection with backoff before giving up.
+    s = await waitScreen((x) => x.includes("✗ signing failed"), "signing fails against the unreachable Fulcio", 60_000);
     expect(s).toContain("Fulcio");
     expect(s).not.toContain("c2lnLXVpLTk4NzY");
     await keys("Q");
     expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
-  }, 60_000);
+  }, 120_000);
+  test("promote to another repository of the registry with --verify-key: verified, copied with its signature", async () => {
+    const keygen = await berth(["generate-key-pair", "--output-key-prefix", join(work, "cosign")], { env: { COSIGN_PASSWORD: "pw" } });
+    expect(keygen.code).toBe(0);
+    expect((await berth(["sign", "artifact", `${repo}:1.1.0`, "--key", join(work, "cosign.key"), "--format", "legacy", "-q"], { env: { COSIGN_PASSWORD: "pw" } })).code).toBe(0);
+    const prod = `oci://${reg.host}/e2e/podinfo-prod`;
+    await startUi(["ui", repo, "--verify-key", join(work, "cosign.pub")]);
+    await waitScreen((x) => x.includes("main@sha1:2222"), "tags");
+    await keys("p");
+    await waitScreen((x) => x.includes("TARGET TAG"), "promote: pick");
+    await keys("n");
+    await waitScreen((x) => x.includes("oci://repo:tag):"), "prompt");
+    await tmux("send-keys", "-t", "ui", "-l", `${prod}:live`);
+    await keys("Enter");
+    let s = await waitScreen((x) => x.includes("another repository:"), "review");
+    expect(s).toContain("✔ signature verified (legacy from");
+    expect(s).toContain("another repository: the digest is copied with its signatures");
+    await keys("y");
+    s = await waitScreen((x) => x.includes("✔ promoted:"), "promoted");
+    expect(s).toMatch(/signatures: sha256-[0-9a-f]{12}….sig copied/);
+    const v = await berth(["verify", "artifact", `${prod}:live`, "--key", join(work, "cosign.pub")]);
+    expect(v.code).toBe(0);
+    await keys("Q");
+    expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
+  }, 90_000);
 });

@@ -50,9 +50,15 @@ export type PromoteAction =
   /** Back to picking (from review or failure). */
   | { kind: "back" };
 
+/** `sha256-<64 hex>.sig` as `sha256-<12 hex>….sig`, so the line fits a terminal; other tags unchanged. */
+function shortLegacyTag(tag: string): string {
+  const m = /^sha256-([0-9a-f]{64})\.(sig|att)$/.exec(tag);
+  return m ? `sha256-${m[1]!.slice(0, 12)}….${m[2]}` : tag;
+}
+
 /** The signatures line after a promotion, e.g. `signatures: sha256-….sig copied, 1 referrer`; "" when none moved. */
 export function signaturesSummary(r: PromotionResult): string {
-  const parts = [...r.legacyTags.map((t) => `${t.tag} ${t.outcome}`), ...(r.referrers.length ? [`${r.referrers.length} referrer${r.referrers.length === 1 ? "" : "s"} (bundles, attestations)`] : [])];
+  const parts = [...r.legacyTags.map((t) => `${shortLegacyTag(t.tag)} ${t.outcome}`), ...(r.referrers.length ? [`${r.referrers.length} referrer${r.referrers.length === 1 ? "" : "s"} (bundles, attestations)`] : [])];
   return parts.length ? `signatures: ${parts.join(", ")}` : "";
 }
 

@@ -182,7 +182,7 @@ export default function PromoteView({ active, repo, source }: PromoteViewProps) 
       const summary = [
         p.verified ? `✔ signature verified (${p.verified.join(", ")})` : "",
         !here && !same && state.step !== "done" ? "another repository: the digest is copied with its signatures (.sig/.att tags and referrers)" : "",
-        !p.targetDigest ? "the tag does not exist yet: it will be created" : same ? "" : p.diffError ? `cannot compare the contents: ${p.diffError}` : p.changes ? "" : "the files are identical; only the archive differs",
+        state.step === "done" ? "" : !p.targetDigest ? "the tag does not exist yet: it will be created" : same ? "" : p.diffError ? `cannot compare the contents: ${p.diffError}` : p.changes ? "" : "the files are identical; only the archive differs",
         state.step === "done" && state.result ? signaturesSummary(state.result) : "",
       ].filter(Boolean);
       return (

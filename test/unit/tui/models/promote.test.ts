@@ -46,6 +46,8 @@ test("done keeps what the promotion wrote; the signatures line names each legacy
   expect(promoteReducer(tagging, { kind: "tagged", result })).toEqual({ step: "done", plan, result });
   expect(signaturesSummary(result)).toBe("signatures: sha256-b.sig copied, 2 referrers (bundles, attestations)");
   expect(signaturesSummary({ ...result, legacyTags: [], referrers: [] })).toBe("");
+  const long = `sha256-${"ab".repeat(32)}.att`;
+  expect(signaturesSummary({ ...result, legacyTags: [{ tag: long, outcome: "merged" }], referrers: [] })).toBe("signatures: sha256-abababababab….att merged");
 });
 
 test("a plan for a URL target answers the pick that typed it", () => {
