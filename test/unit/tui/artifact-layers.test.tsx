@@ -4,7 +4,7 @@ import { cleanup, render } from "ink-testing-library";
 import { digestOf, encodeManifest, fetchImageManifest, OCI_MANIFEST, type ImageManifest, type MemoryStore } from "../../../src/core/index.ts";
 import App from "../../../src/tui/app.tsx";
 import type { TuiServices } from "../../../src/tui/services.ts";
-import { pushFiles, sampleRepo } from "./fixtures.ts";
+import { driveInk, pushFiles, sampleRepo } from "./fixtures.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,21 +28,7 @@ afterEach(() => cleanup());
 
 function start() {
   const r = render(<App services={services} initial={[{ kind: "repos" }, { kind: "tags", repo: "oci://mem/app" }, { kind: "artifact", repo: "oci://mem/app", tag: "multi" }]} color={false} size={{ columns: 100, rows: 24 }} />);
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await sleep(20);
-    }
-  };
-  const until = async (pred: (f: string) => boolean, what: string) => {
-    for (let i = 0; i < 1000; i++) {
-      const f = r.lastFrame() ?? "";
-      if (pred(f)) return f;
-      await sleep(10);
-    }
-    throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
-  };
-  return { press, until };
+  return driveInk(r);
 }
 
 test("files of the first layer by default; enter on a layer lists that layer's files; L cycles; a file opens from its layer", async () => {

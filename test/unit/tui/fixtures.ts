@@ -59,3 +59,38 @@ export async function sampleRepo(): Promise<{ store: MemoryStore; services: TuiS
   const services: TuiServices = { open: async () => store, readTar: (t) => readTarEntries(t), history: memoryHistory(), registries: ["ghcr.io"], promotion: corePromotion() };
   return { store, services, digests: { v1, v2 } };
 }
+
+/** The parts of an ink-testing-library render that {@link driveInk} uses. */
+export interface InkRender {
+  stdin: { write(data: string): void };
+  lastFrame(): string | undefined;
+}
+
+/** Typing into and waiting on a rendered app. */
+export interface InkDriver {
+  /** Writes each key to stdin with a short pause after it, so every key is its own input event. */
+  press(...keys: string[]): Promise<void>;
+  /** Polls the last frame (every 10 ms, up to 10 s) until `pred` holds; the error shows `what` and the frame. */
+  until(pred: (frame: string) => boolean, what: string): Promise<string>;
+}
+
+/** A driver for an app rendered with ink-testing-library's `render`. */
+export function driveInk(r: InkRender): InkDriver {
+  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+  return {
+    async press(...keys) {
+      for (const k of keys) {
+        r.stdin.write(k);
+        await sleep(20);
+      }
+    },
+    async until(pred, what) {
+      for (let i = 0; i < 1000; i++) {
+        const f = r.lastFrame() ?? "";
+        if (pred(f)) return f;
+        await sleep(10);
+      }
+      throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { cleanup, render } from "ink-testing-library";
 import { createKeySigner, findSignatures, generateKeyPair, loadPrivateKey, signArtifact, type MemoryStore } from "../../../src/core/index.ts";
 import App from "../../../src/tui/app.tsx";
 import type { SigningAccess, TuiServices } from "../../../src/tui/services.ts";
-import { sampleRepo } from "./fixtures.ts";
+import { driveInk, sampleRepo } from "./fixtures.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PASSWORD = "s3cret";
@@ -35,21 +35,7 @@ afterEach(() => cleanup());
 
 function start(svc: TuiServices, initial = [{ kind: "repos" as const }, { kind: "tags" as const, repo: "oci://mem/app" }]) {
   const r = render(<App services={svc} initial={initial} color={false} size={{ columns: 80, rows: 24 }} />);
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await sleep(20);
-    }
-  };
-  const until = async (pred: (f: string) => boolean, what: string) => {
-    for (let i = 0; i < 1000; i++) {
-      const f = r.lastFrame() ?? "";
-      if (pred(f)) return f;
-      await sleep(10);
-    }
-    throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
-  };
-  return { press, until };
+  return driveInk(r);
 }
 
 test("S on a tag signs its digest (legacy after f), asking the key's password; the result names the signature tag", async () => {
