@@ -27,6 +27,11 @@ type Obj = Record<string, any>;
 /** A KubeClient that remembers every status it wrote, per object path. */
 class RecordingKube extends KubeClient {
   readonly statuses = new Map<string, Obj[]>();
+  gets = 0;
+  override async get<T = Obj>(path: string, signal?: AbortSignal): Promise<T> {
+    this.gets++;
+    return super.get<T>(path, signal);
+  }
   override async mergePatch<T = Obj>(path: string, patch: unknown, signal?: AbortSignal): Promise<T> {
     const res = await super.mergePatch<T>(path, patch, signal);
     if (path.endsWith("/status")) {
@@ -362,6 +367,32 @@ describe("OCIRepository reconcile passes (spec §3.13)", () => {
       expect(client.take("fin").map((st) => cond(st, "Ready")?.status)).toEqual(["Unknown", "Unknown", "Unknown", "True"]);
     } finally {
       await upstreamLike.close();
+    }
+  }, 60_000);
+
+  test("a pass starts from the informer's copy (no GET) only when it is not older than the reconciler's last write", async () => {
+    await push("apps/cached", "v1", { "a.yaml": "a: 1\n" });
+    await create("cached", { url: `oci://${reg.host}/apps/cached`, ref: { tag: "v1" } });
+    const fresh = await getObj("cached");
+    let held: Obj | undefined = fresh;
+    const rc = new OCIRepositoryReconciler({ kube: client, store, takeCached: () => held });
+    try {
+      const g0 = client.gets;
+      expect(await rc.reconcile(`${NS}/cached`)).toEqual({ requeueAfterMs: 600_000 });
+      expect(client.gets - g0).toBe(0);
+      expect(client.take("cached")).toHaveLength(4);
+      // The same copy again is older than the pass's own writes: it is ignored and the object read.
+      const g1 = client.gets;
+      expect(await rc.reconcile(`${NS}/cached`)).toEqual({ requeueAfterMs: 600_000 });
+      expect(client.gets - g1).toBe(1);
+      expect(client.take("cached")).toEqual([]);
+      held = undefined;
+      const g2 = client.gets;
+      await rc.reconcile(`${NS}/cached`);
+      expect(client.gets - g2).toBe(1);
+      expect(cond((await getObj("cached")).status, "Ready")?.status).toBe("True");
+    } finally {
+      await rc.close();
     }
   }, 60_000);
 

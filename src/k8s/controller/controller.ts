@@ -75,6 +75,12 @@ export interface ControllerOptions {
   healthAddr?: string;
   /** How long `stop()` lets running reconciles finish before giving up on them. Default 25_000. */
   shutdownGraceMs?: number;
+  /**
+   * Under Bun, a full garbage collection at most this often while passes complete (never when
+   * idle); 0 turns it off. JSC grows its heap generously during a burst of passes and returns
+   * little of it; collecting keeps the peak resident set lower for about 1% of a core. Default 1000.
+   */
+  gcIntervalMs?: number;
   /** One line per event. Default: none. */
   log?: (msg: string, level?: LogLevel) => void;
 }
@@ -115,6 +121,7 @@ export const DEFAULT_CONTROLLER_OPTIONS = {
   artifactRetentionTTLMs: 60_000,
   artifactRetentionRecords: 2,
   shutdownGraceMs: 25_000,
+  gcIntervalMs: 1000,
 } as const;
 
 /**
@@ -154,8 +161,13 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   let reconciler: OCIRepositoryReconciler | undefined;
   const metrics = new ControllerMetrics();
   const seen = new Map<string, string>();
+  // The object of an event that queued a pass, until that pass takes it (saves its GET). Objects of
+  // interval requeues are not kept: holding every object would cost more memory than the GETs cost.
+  const latest = new Map<string, Obj>();
 
+  let passesSinceGC = 0;
   const reconcileOne = async (key: string, signal: AbortSignal) => {
+    passesSinceGC++;
     const { namespace, name } = splitKey(key);
     metrics.started();
     const t0 = performance.now();
@@ -191,6 +203,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
     if (type === "DELETED") {
       seen.delete(key);
+      latest.delete(key);
+      reconciler?.forget(key);
       queue.forget(key);
       metrics.forget(obj.metadata?.namespace, obj.metadata?.name);
       return;
@@ -200,7 +214,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     const fingerprint = `${hasFinalizer ? "+" : "-"}${JSON.stringify([md.generation, md.annotations?.[RECONCILE_REQUEST_ANNOTATION], md.deletionTimestamp ?? null])}`;
     const prev = seen.get(key);
     seen.set(key, fingerprint);
-    if (prev !== undefined && prev.slice(1) === fingerprint.slice(1) && !(prev[0] === "+" && !hasFinalizer)) return;
+    if (prev !== undefined && prev.slice(1) === fingerprint.slice(1) && !(prev[0] === "+" && !hasFinalizer)) {
+      // A newer copy of an object still waiting for its pass replaces the one held.
+      if (latest.has(key)) latest.set(key, obj);
+      return;
+    }
+    latest.set(key, obj);
     queue.add(key);
   };
   const base = "/apis/source.toolkit.fluxcd.io/v1";
@@ -230,7 +249,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     const scratchDir = join(opts.scratchRoot ?? tmpdir(), `berth-controller-${createHash("sha256").update(resolve(opts.storagePath)).digest("hex").slice(0, 12)}`);
     await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
     await mkdir(scratchDir, { recursive: true, mode: 0o700 });
-    reconciler = new OCIRepositoryReconciler({ kube, store, env, scratchDir, log: (m) => log(m, "info") });
+    const takeCached = (key: string) => {
+      const o = latest.get(key);
+      latest.delete(key);
+      return o;
+    };
+    reconciler = new OCIRepositoryReconciler({ kube, store, env, scratchDir, log: (m) => log(m, "info"), takeCached });
     const swept = await sweepTempFiles(opts.storagePath);
     for (const p of swept) log(`removed leftover temp file ${p}`, "info");
     log(`serving ${opts.storagePath} at ${storageAddress}`);
@@ -298,6 +322,16 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     }
   }
   const stopInformer = informer.start();
+  const gcMs = opts.gcIntervalMs ?? D.gcIntervalMs;
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  const gcTimer = bun && gcMs > 0
+    ? setInterval(() => {
+        if (passesSinceGC === 0) return;
+        passesSinceGC = 0;
+        bun.gc(true);
+      }, gcMs)
+    : undefined;
+  gcTimer?.unref?.();
   elector?.start();
   log(`controller started: watching ${path}${opts.labelSelector ? `?labelSelector=${opts.labelSelector}` : ""}${elector ? ", campaigning for the leader lease" : ""}`);
 
@@ -314,6 +348,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     done,
     stop: () => {
       stopped ??= (async () => {
+        clearInterval(gcTimer);
         await stopInformer();
         const lost = elector !== undefined && !elector.leading && leader === false;
         // After losing the lease another replica is already writing: do not keep going.

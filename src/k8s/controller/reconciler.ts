@@ -106,6 +106,18 @@ export interface ReconcilerOptions {
   scratchDir?: string;
   /** A registry client unused this long is closed (its key changes when a secret or cloud token rotates). Default 30 min. */
   clientIdleMs?: number;
+  /**
+   * The object as the informer last delivered it, if it holds one for `key` (taken: a second call
+   * returns undefined). A pass starts from it instead of a GET when it is at least as new as this
+   * reconciler's last write of the object. Default: always GET.
+   */
+  takeCached?: (key: string) => Obj | undefined;
+}
+
+/** `a` is the same or a later resourceVersion than `b` (etcd's are integers; anything else: unknown, false). */
+export function resourceVersionAtLeast(a: unknown, b: string): boolean {
+  if (typeof a !== "string" || !/^\d{1,30}$/.test(a) || !/^\d{1,30}$/.test(b)) return false;
+  return a.length !== b.length ? a.length > b.length : a >= b;
 }
 
 /** Go `time.ParseDuration` for the units Kubernetes durations use (h, m, s, ms). */
@@ -289,6 +301,8 @@ export class OCIRepositoryReconciler {
   /** Registry clients by `RegistryAccess.key`: objects with the same access share connections and tokens. */
   private readonly registries = new Map<string, RegistryClient>();
   private readonly lastUsed = new Map<string, number>();
+  /** resourceVersion of this reconciler's last write per object key: older cached copies are not used. */
+  private readonly writtenRV = new Map<string, string>();
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -345,6 +359,11 @@ export class OCIRepositoryReconciler {
     return out;
   }
 
+  /** Drops what this reconciler remembers of `key` (the object was deleted). */
+  forget(key: string): void {
+    this.writtenRV.delete(key);
+  }
+
   /** Closes the registry clients. */
   async close(): Promise<void> {
     await Promise.all([...this.registries.values()].map((c) => c.close()));
@@ -359,11 +378,16 @@ export class OCIRepositoryReconciler {
   async reconcile(key: string, signal?: AbortSignal): Promise<WorkResult> {
     const { namespace, name } = splitKey(key);
     const path = this.objectPath(namespace, name);
-    let raw: Obj;
+    let raw: Obj | undefined = this.opts.takeCached?.(key);
+    const written = this.writtenRV.get(key);
+    if (raw && written !== undefined && !resourceVersionAtLeast(raw.metadata?.resourceVersion, written)) raw = undefined;
     try {
-      raw = await this.opts.kube.get(path, signal);
+      raw ??= await this.opts.kube.get<Obj>(path, signal);
     } catch (e) {
-      if (kubeStatusOf(e) === 404) return {};
+      if (kubeStatusOf(e) === 404) {
+        this.writtenRV.delete(key);
+        return {};
+      }
       throw e;
     }
     let md = (raw.metadata ?? {}) as Obj;
@@ -371,6 +395,7 @@ export class OCIRepositoryReconciler {
     if (!md.deletionTimestamp && !finalizers.includes(SOURCE_FINALIZER)) {
       // resourceVersion makes this a compare-and-swap: a concurrent writer's list is not overwritten.
       raw = await this.opts.kube.mergePatch<Obj>(path, { metadata: { finalizers: [...finalizers, SOURCE_FINALIZER], resourceVersion: md.resourceVersion } }, signal);
+      this.noteWrite(key, raw);
       const after = this.opts.finalizerRequeueMs;
       if (after !== undefined) return { requeueAfterMs: after };
       // The patch answered with the whole object: the pass goes on with it, as upstream's next pass
@@ -437,6 +462,11 @@ export class OCIRepositoryReconciler {
     return this.finish(pass, outcome, failure, interval);
   }
 
+  private noteWrite(key: string, after: Obj | undefined): void {
+    const rv = after?.metadata?.resourceVersion;
+    if (typeof rv === "string") this.writtenRV.set(key, rv);
+  }
+
   private setConditions(pass: Pass, f: (c: Condition[]) => Condition[]): void {
     pass.status.conditions = f(pass.status.conditions ?? []);
   }
@@ -446,7 +476,7 @@ export class OCIRepositoryReconciler {
     // Like upstream's patch helper: nothing changed, nothing sent.
     if (JSON.stringify(pass.written) === JSON.stringify(pass.status)) return;
     const body = statusPatch(pass.written, pass.status);
-    await this.opts.kube.mergePatch(`${pass.path}/status`, { status: body });
+    this.noteWrite(pass.key, await this.opts.kube.mergePatch<Obj>(`${pass.path}/status`, { status: body }));
     pass.written = clone(pass.status);
   }
 
@@ -900,6 +930,7 @@ export class OCIRepositoryReconciler {
     } catch (e) {
       if (kubeStatusOf(e) !== 404) throw e;
     }
+    this.writtenRV.delete(`${involved.namespace}/${involved.name}`);
     this.opts.log?.(`${involved.namespace}/${involved.name}: deleted artifacts and removed finalizer`);
     return {};
   }

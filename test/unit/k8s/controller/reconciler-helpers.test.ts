@@ -3,6 +3,7 @@ import {
   canonicalRef,
   checkDigest,
   contentConfigChanged,
+  resourceVersionAtLeast,
   validateRepositoryURL,
   verificationDue,
 } from "../../../../src/k8s/controller/reconciler.ts";
@@ -88,5 +89,17 @@ describe("verificationDue (spec §3.5.7, §5.5)", () => {
   });
   test("same digest, same generation, verified: not repeated", () => {
     expect(verificationDue(obj({ artifact: art, conditions: sv("True", 2) }), rev)).toBe(false);
+  });
+});
+
+describe("resourceVersionAtLeast", () => {
+  test("compares etcd's integer resourceVersions numerically; anything else is not known to be newer", () => {
+    expect(resourceVersionAtLeast("10", "9")).toBe(true);
+    expect(resourceVersionAtLeast("9", "10")).toBe(false);
+    expect(resourceVersionAtLeast("123", "123")).toBe(true);
+    expect(resourceVersionAtLeast("99999999999999999999", "99999999999999999998")).toBe(true);
+    expect(resourceVersionAtLeast("abc", "1")).toBe(false);
+    expect(resourceVersionAtLeast(undefined, "1")).toBe(false);
+    expect(resourceVersionAtLeast("2", "x")).toBe(false);
   });
 });
