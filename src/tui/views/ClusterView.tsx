@@ -3,6 +3,7 @@ import { useEffect, useMemo, useReducer, useState } from "react";
 import { useAppApi } from "../app-context.ts";
 import { errorMessage } from "../api.ts";
 import Table from "../components/Table.tsx";
+import { filterPrompt } from "../filter-prompt.ts";
 import useCluster from "../hooks/use-cluster.ts";
 import useKeys from "../hooks/use-keys.ts";
 import useNow from "../hooks/use-now.ts";
@@ -135,13 +136,7 @@ export default function ClusterView({ active }: ClusterViewProps) {
           if (current) app.push({ kind: "ocirepo", namespace: current.namespace, name: current.name, ...(context ? { context } : {}) });
           return true;
         case "filter":
-          app.prompt({
-            label: "/",
-            initial: state.filter,
-            onChange: (f) => dispatch({ kind: "filter", filter: f }),
-            onSubmit: (f) => dispatch({ kind: "filter", filter: f }),
-            onCancel: () => dispatch({ kind: "filter", filter: "" }),
-          });
+          app.prompt(filterPrompt(state.filter, (filter) => dispatch({ kind: "filter", filter })));
           return true;
         case "namespace":
         case "context":

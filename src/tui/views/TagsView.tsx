@@ -3,6 +3,7 @@ import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { useAppApi } from "../app-context.ts";
 import { describeTag, errorMessage, listTags } from "../api.ts";
 import Table from "../components/Table.tsx";
+import { filterPrompt } from "../filter-prompt.ts";
 import useKeys from "../hooks/use-keys.ts";
 import useRepos from "../hooks/use-repos.ts";
 import useSpinner from "../hooks/use-spinner.ts";
@@ -107,13 +108,7 @@ export default function TagsView({ active, repo }: TagsViewProps) {
         if (current) app.push({ kind: "artifact", repo, tag: current.tag });
         return true;
       case "filter":
-        app.prompt({
-          label: "/",
-          initial: state.filter,
-          onChange: (f) => dispatch({ kind: "filter", filter: f }),
-          onSubmit: (f) => dispatch({ kind: "filter", filter: f }),
-          onCancel: () => dispatch({ kind: "filter", filter: "" }),
-        });
+        app.prompt(filterPrompt(state.filter, (filter) => dispatch({ kind: "filter", filter })));
         return true;
       case "toggleAll":
         dispatch({ kind: "toggleAll" });
