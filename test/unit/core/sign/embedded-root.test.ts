@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { embeddedTrustedRoot, embeddedTrustedRootJSON } from "../../../../src/core/sign/embedded-root.ts";
 import { verifyBundleKeyless, verifyLegacyKeyless } from "../../../../src/core/sign/keyless.ts";
-import type { BundleSignature, LegacySignature } from "../../../../src/core/sign/referrers.ts";
-import { vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
+import type { BundleSignature } from "../../../../src/core/sign/referrers.ts";
+import { legacyKeylessVector, vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
 
 const GH = "^https://github\\.com/login/oauth$";
 
@@ -34,14 +34,7 @@ describe("embedded public-good trusted root", () => {
   });
 
   test("verifies real cosign's legacy keyless signature (vector A3) offline; another identity is refused", () => {
-    const dir = "dir-img-cosign-fulcio-rekor-valid";
-    const sig: LegacySignature = {
-      kind: "legacy",
-      payload: new Uint8Array(raw(`derived/${dir}/payload.json`)),
-      annotations: JSON.parse(raw(`derived/${dir}/layer-annotations.json`).toString("utf8")),
-      source: "layer 1",
-    };
-    const digest = `sha256:${createHash("sha256").update(raw(`containers-image/${dir}/manifest.json`)).digest("hex")}`;
+    const { sig, digest } = legacyKeylessVector();
     const v = verifyLegacyKeyless(sig, digest, embeddedTrustedRoot([{ issuer: GH, subject: "^mitr@redhat\\.com$" }]));
     expect(v).toMatchObject({ subject: "mitr@redhat.com", issuer: "https://github.com/login/oauth", signedAt: "2023-01-20T20:51:33Z" });
     expect(code(() => verifyLegacyKeyless(sig, digest, embeddedTrustedRoot([{ issuer: GH, subject: "^someone@else$" }])))).toBe("UNTRUSTED_SIGNER");

@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
 import { parseTrustedRoot, verifyBundleKeyless, verifyLegacyKeyless, type KeylessTrust } from "../../../../src/core/sign/keyless.ts";
-import type { BundleSignature, LegacySignature } from "../../../../src/core/sign/referrers.ts";
+import type { BundleSignature } from "../../../../src/core/sign/referrers.ts";
 import { verifySignatures } from "../../../../src/core/sign/verifier.ts";
-import { vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
+import { legacyKeylessVector, vectorBytes as raw, errorCode as code } from "../../../fixtures/cosign-vectors.ts";
 
 const root = (p: string) => parseTrustedRoot(JSON.parse(raw(p).toString("utf8")));
 const PGI = root("cosign/trusted_root_pgi.json");
@@ -12,14 +11,7 @@ const GH = "https://github.com/login/oauth";
 
 
 describe("legacy keyless layer by real cosign (vector A3: Fulcio + Rekor, 2023)", () => {
-  const dir = "dir-img-cosign-fulcio-rekor-valid";
-  const sig: LegacySignature = {
-    kind: "legacy",
-    payload: new Uint8Array(raw(`derived/${dir}/payload.json`)),
-    annotations: JSON.parse(raw(`derived/${dir}/layer-annotations.json`).toString("utf8")),
-    source: "layer 1",
-  };
-  const digest = `sha256:${createHash("sha256").update(raw(`containers-image/${dir}/manifest.json`)).digest("hex")}`;
+  const { sig, digest } = legacyKeylessVector();
   const trust = (material = PGI, subject = "^mitr@redhat\\.com$", issuer = GH): KeylessTrust => ({ material, identities: [{ issuer, subject }] });
 
   test("verifies against both public-good trusted roots with the right identity; reports the Rekor time", () => {
