@@ -2,12 +2,12 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isCoreError, type CoreError } from "../../../../src/core/index.ts";
 import type { KubeClient } from "../../../../src/k8s/client/kube.ts";
 import type { OCIRepository } from "../../../../src/k8s/api/ocirepository.ts";
 import { registryAccessFor, type RegistryAccessOptions } from "../../../../src/k8s/controller/credentials.ts";
 import { CloudTokenCache } from "../../../../src/core/registry/cloud/index.ts";
 import { signV4 } from "../../../../src/core/registry/cloud/aws.ts";
+import { coreFailure as failure } from "../../../fixtures/core-error.ts";
 
 const noKube = { get: () => Promise.reject(new Error("no API calls expected")) } as unknown as KubeClient;
 const repo = (url: string, provider: "aws" | "azure" | "gcp"): OCIRepository =>
@@ -47,16 +47,6 @@ async function access(url: string, provider: "aws" | "azure" | "gcp", opts: Regi
   const a = await registryAccessFor(noKube, repo(url, provider), { tokenCache: new CloudTokenCache(), ...opts });
   const [registry, ...rest] = url.replace("oci://", "").split("/");
   return { access: a, cred: await a.options.credentials?.get(registry!, rest.join("/")) };
-}
-
-async function failure(p: Promise<unknown>): Promise<CoreError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isCoreError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a CoreError");
 }
 
 const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;

@@ -2,11 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoreError, isCoreError } from "../../../../src/core/index.ts";
+import { CoreError } from "../../../../src/core/index.ts";
 import type { KubeClient } from "../../../../src/k8s/client/kube.ts";
 import type { OCIRepository } from "../../../../src/k8s/api/ocirepository.ts";
 import { FEATURE_GATE_MESSAGE, keychainEntries, matchKeychain, registryAccessFor } from "../../../../src/k8s/controller/credentials.ts";
 import { generateCerts, type TestCerts } from "../../../harness/certs.ts";
+import { coreFailure as failure } from "../../../fixtures/core-error.ts";
 
 const NS = "apps";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -37,16 +38,6 @@ const dockerSecret = (name: string, auths: Record<string, unknown>) =>
 
 function repo(spec: Partial<OCIRepository["spec"]>, url = "oci://reg.example.com:5000/apps/podinfo"): OCIRepository {
   return { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "OCIRepository", metadata: { name: "podinfo", namespace: NS }, spec: { url, interval: "1m", ...spec } } as OCIRepository;
-}
-
-async function failure(p: Promise<unknown>): Promise<CoreError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isCoreError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a CoreError");
 }
 
 describe("keychain matching (spec §4.1)", () => {
