@@ -9,39 +9,19 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ocirepositoryCRD } from "../../src/k8s/index.ts";
-import { installCRDs, kubeJson, run, startKube, startRegistry, type KubeServer, type RegistryServer } from "../harness/index.ts";
-import { BERTH_BIN, berth, requireBinary } from "./berth-bin.ts";
+import { installCRDs, kubeJson, startKube, startRegistry, type KubeServer, type RegistryServer } from "../harness/index.ts";
+import { berth, requireBinary } from "./berth-bin.ts";
+import { TmuxUi } from "./tmux.ts";
 
 const NS = "tui-e2e";
 const NAME = "podinfo";
 const OBJ = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories/${NAME}`;
-const SOCKET_PREFIX = `berth-e2e-cluster-${process.pid}`;
-const sockets: string[] = [];
-let SOCKET = "";
+const ui = new TmuxUi(`berth-e2e-cluster-${process.pid}`, { timeoutMs: 20_000 });
 const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
 
 let kube: KubeServer;
 let reg: RegistryServer;
 let work: string;
-
-async function tmux(...args: string[]) {
-  const r = await run(["tmux", "-L", SOCKET, "-f", "/dev/null", ...args], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const screen = () => tmux("capture-pane", "-p", "-t", "ui");
-
-async function waitScreen(pred: (s: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < end) {
-    last = await screen();
-    if (pred(last)) return last;
-    await Bun.sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
-}
 
 async function waitServer<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -51,13 +31,6 @@ async function waitServer<T>(what: string, probe: () => Promise<T | undefined>, 
     await Bun.sleep(100);
   }
   throw new Error(`timed out waiting for ${what} on the API server`);
-}
-
-async function keys(...ks: string[]) {
-  for (const k of ks) {
-    await tmux("send-keys", "-t", "ui", k);
-    await Bun.sleep(60);
-  }
 }
 
 beforeAll(async () => {
@@ -74,30 +47,21 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const sock of sockets) await run(["tmux", "-L", sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
+  await ui.stop();
   await Promise.all([kube?.stop(), reg?.stop()]);
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** Starts `berth <args>` in a fresh 80x24 tmux session; the shell reports the exit code and tty mode after it. */
-async function startUi(args: string[], env: Record<string, string> = {}) {
-  // A tmux server per session: no race with the previous one shutting down.
-  SOCKET = `${SOCKET_PREFIX}-${sockets.length}`;
-  sockets.push(SOCKET);
-  const cmd = [BERTH_BIN, ...args].map((a) => `'${a}'`).join(" ");
-  const script = `${cmd}; echo "EXIT:$?"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo; sleep 600`;
-  const envArgs = Object.entries({ HOME: work, NO_COLOR: "1", TERM: "xterm-256color", ...env }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  await tmux("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", ...envArgs, "sh", "-c", script);
-  await tmux("set-option", "-t", "ui", "window-size", "manual");
-}
+/** Starts `berth <args>` in a fresh 80x24 tmux session (the shell reports the exit code and tty mode after it). */
+const startUi = (args: string[]) => ui.start(args, { HOME: work });
 
 describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () => {
   test("rows from the watch, live status, timeline with Events, reconcile and suspend reach the server", async () => {
     await startUi(["ui", "--kubeconfig", kube.kubeconfigPath]);
-    await waitScreen((s) => s.includes("berth › repositories"), "the UI");
+    await ui.waitScreen((s) => s.includes("berth › repositories"), "the UI");
 
-    await keys("c");
-    let s = await waitScreen((x) => x.includes("● live") && x.includes(NAME), "the object listed");
+    await ui.keys("c");
+    let s = await ui.waitScreen((x) => x.includes("● live") && x.includes(NAME), "the object listed");
     const lines = s.split("\n");
     expect(lines[0]).toContain("berth › repositories › ocirepositories");
     expect(s).toMatch(/NAMESPACE\s+NAME\s+READY\s+REVISION\s+AGE\s+SUSPENDED/);
@@ -119,27 +83,27 @@ describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () =>
         },
       },
     });
-    s = await waitScreen((x) => /podinfo\s+True\s+latest@sha256:ab12/.test(x), "Ready=True shown live");
+    s = await ui.waitScreen((x) => /podinfo\s+True\s+latest@sha256:ab12/.test(x), "Ready=True shown live");
     if (process.env.BERTH_E2E_SHOW) console.log(s);
 
     // r: the annotation lands on the server with a fresh time.
     const before = Date.now();
-    await keys("r");
+    await ui.keys("r");
     const requestedAt = await waitServer("requestedAt", async () => (await kubeJson(kube, OBJ)).metadata.annotations?.["reconcile.fluxcd.io/requestedAt"] as string | undefined);
     expect(Date.parse(requestedAt)).toBeGreaterThanOrEqual(before - 2000);
     expect(Date.parse(requestedAt)).toBeLessThanOrEqual(Date.now() + 2000);
 
     // s asks first: n leaves the object alone, y suspends it.
-    await keys("s");
-    await waitScreen((x) => x.includes(`Suspend ${NS}/${NAME}? y/n`), "suspend question");
-    await keys("n");
+    await ui.keys("s");
+    await ui.waitScreen((x) => x.includes(`Suspend ${NS}/${NAME}? y/n`), "suspend question");
+    await ui.keys("n");
     await Bun.sleep(300);
     expect((await kubeJson(kube, OBJ)).spec.suspend).toBeUndefined();
-    await keys("s");
-    await waitScreen((x) => x.includes(`Suspend ${NS}/${NAME}? y/n`), "suspend question again");
-    await keys("y");
+    await ui.keys("s");
+    await ui.waitScreen((x) => x.includes(`Suspend ${NS}/${NAME}? y/n`), "suspend question again");
+    await ui.keys("y");
     await waitServer("spec.suspend", async () => ((await kubeJson(kube, OBJ)).spec.suspend === true ? true : undefined));
-    await waitScreen((x) => /podinfo\s+True\s+\S+\s+\d+[sm]\s+true/.test(x), "SUSPENDED true from the watch");
+    await ui.waitScreen((x) => /podinfo\s+True\s+\S+\s+\d+[sm]\s+true/.test(x), "SUSPENDED true from the watch");
 
     // Enter: conditions and Events of the object on one timeline; a new Event shows up live.
     const event = (name: string, reason: string, message: string, type: string, at: string) => ({
@@ -158,28 +122,28 @@ describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () =>
     const earlier = new Date(Date.parse(now) - 60_000).toISOString().replace(/\.\d+Z$/, "Z");
     await kubeJson(kube, `/api/v1/namespaces/${NS}/events`, { body: event("podinfo.1", "OCIArtifactPullFailed", "failed to pull: 401", "Warning", earlier) });
     await kubeJson(kube, `/api/v1/namespaces/${NS}/events`, { body: { ...event("other.2", "Unrelated", "another object", "Normal", earlier), involvedObject: { kind: "OCIRepository", name: "other", namespace: NS } } });
-    await keys("Enter");
-    s = await waitScreen((x) => x.includes("OCIArtifactPullFailed") && x.includes("Ready=True"), "timeline");
+    await ui.keys("Enter");
+    s = await ui.waitScreen((x) => x.includes("OCIArtifactPullFailed") && x.includes("Ready=True"), "timeline");
     expect(s).toContain(`${NS}/${NAME}  Ready=True  suspended=true`);
     const tl = s.split("\n").filter((l) => /^[▸ ] \d{4}-\d\d-\d\d /.test(l));
     expect(tl.map((l) => l.slice(22).split(/\s+/)[0])).toEqual(["Warning", "Ready=True"]);
     expect(s).not.toContain("another object");
     const later = new Date(Date.parse(now) + 60_000).toISOString().replace(/\.\d+Z$/, "Z");
     await kubeJson(kube, `/api/v1/namespaces/${NS}/events`, { body: event("podinfo.2", "NewArtifact", "stored artifact with revision", "Normal", later) });
-    s = await waitScreen((x) => /▸ \S+ \S+ Normal\s+NewArtifact: stored artifact with revision/.test(x), "new Event live, selected at the bottom");
+    s = await ui.waitScreen((x) => /▸ \S+ \S+ Normal\s+NewArtifact: stored artifact with revision/.test(x), "new Event live, selected at the bottom");
     if (process.env.BERTH_E2E_SHOW) console.log(s);
 
     // S from the object page resumes after the question.
-    await keys("S");
-    await waitScreen((x) => x.includes(`Resume ${NS}/${NAME}? y/n`), "resume question");
-    await keys("y");
+    await ui.keys("S");
+    await ui.waitScreen((x) => x.includes(`Resume ${NS}/${NAME}? y/n`), "resume question");
+    await ui.keys("y");
     await waitServer("spec.suspend=false", async () => ((await kubeJson(kube, OBJ)).spec.suspend === false ? true : undefined));
 
     // Back, and out: the terminal is cooked again.
-    await keys("q");
-    await waitScreen((x) => x.includes("● live"), "back on the list");
-    await keys("Q");
-    s = await waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit");
+    await ui.keys("q");
+    await ui.waitScreen((x) => x.includes("● live"), "back on the list");
+    await ui.keys("Q");
+    s = await ui.waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit");
     expect(s).toContain("EXIT:0");
     expect(s).toMatch(/(^|\s)icanon(\s|$)/m);
     expect(s).toMatch(/(^|\s)echo(\s|$)/m);
@@ -202,31 +166,31 @@ describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () =>
     });
 
     await startUi(["ui", repo, "--kubeconfig", kube.kubeconfigPath, "--key", join(work, "cosign.key")]);
-    await waitScreen((x) => /▸ 1\.1\.0\s+sha256:/.test(x), "tags with 1.1.0 selected");
+    await ui.waitScreen((x) => /▸ 1\.1\.0\s+sha256:/.test(x), "tags with 1.1.0 selected");
 
     // Sign: the encrypted key's password is typed into the UI, masked.
-    await keys("S");
-    let s = await waitScreen((x) => x.includes(`digest  ${digest}`), "sign screen");
+    await ui.keys("S");
+    let s = await ui.waitScreen((x) => x.includes(`digest  ${digest}`), "sign screen");
     expect(s).toContain("encrypted: its password is asked on y");
-    await keys("y");
-    await waitScreen((x) => x.includes("password for"), "password prompt");
-    await keys(..."pw-e2e");
-    s = await waitScreen((x) => x.includes("••••••"), "masked password");
+    await ui.keys("y");
+    await ui.waitScreen((x) => x.includes("password for"), "password prompt");
+    await ui.keys(..."pw-e2e");
+    s = await ui.waitScreen((x) => x.includes("••••••"), "masked password");
     expect(s).not.toContain("pw-e2e");
-    await keys("Enter");
-    s = await waitScreen((x) => x.includes("✔ signed"), "signed");
+    await ui.keys("Enter");
+    s = await ui.waitScreen((x) => x.includes("✔ signed"), "signed");
     expect(s).toContain(`✔ signed ${digest}`);
     const verified = await berth(["verify", "artifact", `${repo}:1.1.0`, "--key", join(work, "cosign.pub")]);
     expect(verified.code).toBe(0);
 
     // Promote 1.1.0 to prod; the OCIRepository tracking prod is found and followed.
-    await keys("q", "p");
-    s = await waitScreen((x) => x.includes("TARGET TAG") && x.includes("prod"), "promote: pick");
+    await ui.keys("q", "p");
+    s = await ui.waitScreen((x) => x.includes("TARGET TAG") && x.includes("prod"), "promote: pick");
     const rows = s.split("\n").filter((l) => /^[▸ ] \S/.test(l) && !l.includes("TARGET"));
-    await keys(...Array(rows.findIndex((l) => l.includes("prod"))).fill("j"), "Enter");
-    await waitScreen((x) => x.includes("Promote 1.1.0 to prod?"), "promote: review");
-    await keys("y");
-    s = await waitScreen((x) => x.includes(`${NS}/app (tag prod)`) && x.includes("waiting"), "tracking OCIRepository followed");
+    await ui.keys(...Array(rows.findIndex((l) => l.includes("prod"))).fill("j"), "Enter");
+    await ui.waitScreen((x) => x.includes("Promote 1.1.0 to prod?"), "promote: review");
+    await ui.keys("y");
+    s = await ui.waitScreen((x) => x.includes(`${NS}/app (tag prod)`) && x.includes("waiting"), "tracking OCIRepository followed");
     expect(s).toContain("cluster: 0/1 OCIRepository tracking prod has the new digest");
 
     // The controller's part: the new revision, Ready=True for the current generation.
@@ -242,12 +206,12 @@ describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () =>
         },
       },
     });
-    s = await waitScreen((x) => x.includes("1/1 OCIRepository"), "tracker reports the digest");
+    s = await ui.waitScreen((x) => x.includes("1/1 OCIRepository"), "tracker reports the digest");
     expect(s).toContain(`✔ ${NS}/app (tag prod)  prod@${digest.slice(0, 19)}  has the new revision`);
     for (const l of s.split("\n")) expect([...l].length).toBeLessThanOrEqual(80);
 
-    await keys("C-c");
-    s = await waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit");
+    await ui.keys("C-c");
+    s = await ui.waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit");
     expect(s).toContain("EXIT:0");
   }, 150_000);
 });

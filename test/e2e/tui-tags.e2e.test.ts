@@ -10,41 +10,23 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRegistryClient, digestOf, encodeManifest, fetchImageManifest, OCI_MANIFEST, pushArtifact } from "../../src/core/index.ts";
-import { run, startRegistry, type RegistryServer } from "../harness/index.ts";
-import { BERTH_BIN, requireBinary } from "./berth-bin.ts";
+import { startRegistry, type RegistryServer } from "../harness/index.ts";
+import { requireBinary } from "./berth-bin.ts";
+import { TmuxUi } from "./tmux.ts";
 
 const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
-const SOCKET = `berth-e2e-tags-${process.pid}`;
+const ui = new TmuxUi(`berth-e2e-tags-${process.pid}`, { timeoutMs: 30_000, pollMs: 20 });
 const N = 1000;
 
 let reg: RegistryServer;
 let work: string;
 let repo: string;
 
-async function tmux(...args: string[]) {
-  const r = await run(["tmux", "-L", SOCKET, "-f", "/dev/null", ...args], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const screen = () => tmux("capture-pane", "-p", "-t", "ui");
-
-async function waitScreen(pred: (s: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < end) {
-    last = await screen();
-    if (pred(last)) return last;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
-}
-
 /** Sends `keys` and returns the screen that satisfies `pred`, with the time it took. */
 async function timed(keys: string[], pred: (s: string) => boolean, what: string): Promise<{ s: string; ms: number }> {
   const t0 = performance.now();
-  await tmux("send-keys", "-t", "ui", ...keys);
-  const s = await waitScreen(pred, what);
+  await ui.burst(...keys);
+  const s = await ui.waitScreen(pred, what);
   return { s, ms: performance.now() - t0 };
 }
 
@@ -69,13 +51,11 @@ beforeAll(async () => {
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  const cmd = `'${BERTH_BIN}' ui '${repo}'; echo "EXIT:$?"; sleep 600`;
-  await tmux("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", "-e", `HOME=${join(work, "home")}`, "-e", "NO_COLOR=1", "-e", "TERM=xterm-256color", "sh", "-c", cmd);
-  await tmux("set-option", "-t", "ui", "window-size", "manual");
+  await ui.start(["ui", repo], { HOME: join(work, "home") });
 }, 180_000);
 
 afterAll(async () => {
-  await run(["tmux", "-L", SOCKET, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
+  await ui.stop();
   await reg?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 }, 30_000);
@@ -83,7 +63,7 @@ afterAll(async () => {
 describe("1000 tags in the compiled TUI (real registry)", () => {
   test("G, g, a burst of j, and a filter stay correct on a 1000-tag list", async () => {
     const t0 = performance.now();
-    let s = await waitScreen((x) => x.includes(`${N + 1} tags`) && !x.includes("loaded"), "all rows filled in", 120_000);
+    let s = await ui.waitScreen((x) => x.includes(`${N + 1} tags`) && !x.includes("loaded"), "all rows filled in", 120_000);
     const filled = performance.now() - t0;
     const lines = s.trimEnd().split("\n");
     expect(lines.length).toBeLessThanOrEqual(24);
@@ -106,7 +86,7 @@ describe("1000 tags in the compiled TUI (real registry)", () => {
     process.stderr.write(
       `1000-tag list: filled in ${filled.toFixed(0)} ms; G ${end.ms.toFixed(0)} ms, g ${top.ms.toFixed(0)} ms, 50×j ${burst.ms.toFixed(0)} ms, filter ${filter.ms.toFixed(0)} ms, G filtered ${filteredEnd.ms.toFixed(0)} ms (screen polled every 20 ms)\n`,
     );
-    await tmux("send-keys", "-t", "ui", "Q");
-    expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
+    await ui.keys("Q");
+    expect(await ui.waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
   }, 180_000);
 });

@@ -6,56 +6,20 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, startRegistry, type RegistryServer } from "../harness/index.ts";
-import { BERTH_BIN, berth, requireBinary } from "./berth-bin.ts";
+import { startRegistry, type RegistryServer } from "../harness/index.ts";
+import { berth, requireBinary } from "./berth-bin.ts";
+import { TmuxUi } from "./tmux.ts";
 
 const EXAMPLE = join(import.meta.dir, "../../examples/podinfo");
-const SOCKET_PREFIX = `berth-e2e-${process.pid}`;
-const sockets: string[] = [];
-let SOCKET = "";
+const ui = new TmuxUi(`berth-e2e-${process.pid}`);
 
 let reg: RegistryServer;
 let work: string;
 let home: string;
 let repo: string;
 
-async function tmux(...args: string[]) {
-  const r = await run(["tmux", "-L", SOCKET, "-f", "/dev/null", ...args], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const screen = () => tmux("capture-pane", "-p", "-t", "ui");
-
-async function waitScreen(pred: (s: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < end) {
-    last = await screen();
-    if (pred(last)) return last;
-    await Bun.sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
-}
-
-/** Sends keys one at a time, as a person types. */
-async function keys(...ks: string[]) {
-  for (const k of ks) {
-    await tmux("send-keys", "-t", "ui", k);
-    await Bun.sleep(60);
-  }
-}
-
-/** Starts `berth <args>` in a fresh 80x24 tmux session; the shell reports the exit code and the tty mode after it. */
-async function startUi(args: string[]) {
-  // A tmux server per run: no race with the previous one shutting down.
-  SOCKET = `${SOCKET_PREFIX}-${sockets.length}`;
-  sockets.push(SOCKET);
-  const cmd = [BERTH_BIN, ...args].map((a) => `'${a}'`).join(" ");
-  const script = `${cmd}; echo "EXIT:$?"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo; sleep 600`;
-  await tmux("new-session", "-d", "-s", "ui", "-x", "80", "-y", "24", "-e", `HOME=${home}`, "-e", "NO_COLOR=1", "-e", "TERM=xterm-256color", "sh", "-c", script);
-  await tmux("set-option", "-t", "ui", "window-size", "manual");
-}
+/** Starts `berth <args>` in a fresh 80x24 tmux session (the shell reports the exit code and the tty mode after it). */
+const startUi = (args: string[]) => ui.start(args, { HOME: home });
 
 beforeAll(async () => {
   requireBinary();
@@ -77,7 +41,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const sock of sockets) await run(["tmux", "-L", sock, "kill-server"], { timeoutMs: 5000 }).catch(() => {});
+  await ui.stop();
   await reg?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -93,7 +57,7 @@ async function digestOf(tag: string): Promise<string> {
 describe("berth ui in a real terminal (compiled binary, real registry)", () => {
   test("tags, diff, promote, resize, and ^C leaves the terminal as it was", async () => {
     await startUi(["ui", repo]);
-    let s = await waitScreen((x) => x.includes("main@sha1:2222") && x.includes("main@sha1:1111"), "tags filled in");
+    let s = await ui.waitScreen((x) => x.includes("main@sha1:2222") && x.includes("main@sha1:1111"), "tags filled in");
     const lines = s.split("\n");
     expect(lines[0]).toContain(`berth › repositories › ${repo}`);
     expect(s).toMatch(/▸ 1\.1\.0 \(2\)\s+sha256:[0-9a-f]{12}/);
@@ -103,8 +67,8 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
 
     // Diff with the next older tag: the engine's highlights for replicas and image.
-    await keys("d");
-    s = await waitScreen((x) => x.includes("replicas"), "diff");
+    await ui.keys("d");
+    s = await ui.waitScreen((x) => x.includes("replicas"), "diff");
     expect(s).toContain("diff 1.0.0 → 1.1.0");
     expect(s).toMatch(/• replicas \d+ → 7/);
     expect(s).toMatch(/• image \S+ → 7\.0\.0/);
@@ -112,30 +76,30 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
 
     // Promote 1.1.0 to production, after reviewing what production will change.
     const before = await digestOf("production");
-    await keys("q", "p");
-    s = await waitScreen((x) => x.includes("TARGET TAG") && x.includes("production"), "promote: pick");
+    await ui.keys("q", "p");
+    s = await ui.waitScreen((x) => x.includes("TARGET TAG") && x.includes("production"), "promote: pick");
     const rows = s.split("\n").filter((l) => /^[▸ ] \S/.test(l) && !l.includes("TARGET"));
-    await keys(...Array(rows.findIndex((l) => l.includes("production"))).fill("j"), "Enter");
-    s = await waitScreen((x) => x.includes("Promote 1.1.0 to production?"), "promote: review");
+    await ui.keys(...Array(rows.findIndex((l) => l.includes("production"))).fill("j"), "Enter");
+    s = await ui.waitScreen((x) => x.includes("Promote 1.1.0 to production?"), "promote: review");
     expect(s).toMatch(/production: sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12} \(1\.1\.0\)/);
     expect(s).toMatch(/replicas \d+ → 7/);
     expect(await digestOf("production")).toBe(before);
-    await keys("y");
-    await waitScreen((x) => x.includes("✔ promoted: production now points at"), "promote: done");
+    await ui.keys("y");
+    await ui.waitScreen((x) => x.includes("✔ promoted: production now points at"), "promote: done");
     expect(await digestOf("production")).toBe(await digestOf("1.1.0"));
 
     // Resize: the tag table gains the SOURCE column on a wide terminal.
-    await keys("Escape");
-    await waitScreen((x) => x.includes("TAG") && x.includes("REVISION"), "back on tags");
-    await tmux("resize-window", "-t", "ui", "-x", "120", "-y", "30");
-    s = await waitScreen((x) => x.includes("SOURCE"), "wide layout");
+    await ui.keys("Escape");
+    await ui.waitScreen((x) => x.includes("TAG") && x.includes("REVISION"), "back on tags");
+    await ui.tmux("resize-window", "-t", "ui", "-x", "120", "-y", "30");
+    s = await ui.waitScreen((x) => x.includes("SOURCE"), "wide layout");
     expect(s).toContain("https://github.com/example/podinfo");
 
     // ^C quits from anywhere; the shell sees a cooked terminal and the primary screen again.
-    await keys("Enter");
-    await waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
-    await keys("C-c");
-    s = await waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit and the tty mode after it");
+    await ui.keys("Enter");
+    await ui.waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
+    await ui.keys("C-c");
+    s = await ui.waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), "exit and the tty mode after it");
     expect(s).toContain("EXIT:0");
     expect(s).toMatch(/(^|\s)icanon(\s|$)/m);
     expect(s).toMatch(/(^|\s)echo(\s|$)/m);
@@ -144,31 +108,31 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
 
   test("berth with no arguments on a terminal opens the UI, with the history of recent repositories", async () => {
     await startUi([]);
-    const s = await waitScreen((x) => x.includes("REPOSITORY") && x.includes(repo), "repositories");
+    const s = await ui.waitScreen((x) => x.includes("REPOSITORY") && x.includes(repo), "repositories");
     expect(s.split("\n")[0]).toContain("berth › repositories");
     expect(s).toMatch(new RegExp(`▸ ${repo.replace(/[.]/g, "\\.")}\\s+recent`));
-    await keys("Enter");
-    await waitScreen((x) => x.includes("main@sha1:2222"), "tags from history");
-    await keys("q", "q");
-    expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
+    await ui.keys("Enter");
+    await ui.waitScreen((x) => x.includes("main@sha1:2222"), "tags from history");
+    await ui.keys("q", "q");
+    expect(await ui.waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
   }, 60_000);
   test("S keyless uses ui --identity-token, --fulcio-url and --rekor-url (sign artifact's signer)", async () => {
     const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
     const token = `${part({ alg: "none" })}.${part({ iss: "https://issuer.invalid", sub: "x" })}.c2lnLXVpLTk4NzY`;
     // Nothing listens on port 1: the error shows the request went to the given Fulcio.
     await startUi(["ui", `${repo}:1.0.0`, "--identity-token", token, "--fulcio-url", "http://127.0.0.1:1", "--rekor-url", "http://127.0.0.1:2"]);
-    await waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
-    await keys("S");
-    let s = await waitScreen((x) => x.includes("keyless  identity token from --identity-token"), "keyless sign screen");
+    await ui.waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
+    await ui.keys("S");
+    let s = await ui.waitScreen((x) => x.includes("keyless  identity token from --identity-token"), "keyless sign screen");
     expect(s).toContain("certificate from Fulcio at http://127.0.0.1:1");
     expect(s).toContain("entry in the Rekor log at http://127.0.0.1:2");
-    await keys("y");
+    await ui.keys("y");
     // Generous: the Sigstore client retries a refused connection with backoff before giving up.
-    s = await waitScreen((x) => x.includes("✗ signing failed"), "signing fails against the unreachable Fulcio", 60_000);
+    s = await ui.waitScreen((x) => x.includes("✗ signing failed"), "signing fails against the unreachable Fulcio", 60_000);
     expect(s).toContain("Fulcio");
     expect(s).not.toContain("c2lnLXVpLTk4NzY");
-    await keys("Q");
-    expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
+    await ui.keys("Q");
+    expect(await ui.waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
   }, 120_000);
   test("promote to another repository of the registry with --verify-key: verified, copied with its signature", async () => {
     const keygen = await berth(["generate-key-pair", "--output-key-prefix", join(work, "cosign")], { env: { COSIGN_PASSWORD: "pw" } });
@@ -176,22 +140,22 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
     expect((await berth(["sign", "artifact", `${repo}:1.1.0`, "--key", join(work, "cosign.key"), "--format", "legacy", "-q"], { env: { COSIGN_PASSWORD: "pw" } })).code).toBe(0);
     const prod = `oci://${reg.host}/e2e/podinfo-prod`;
     await startUi(["ui", repo, "--verify-key", join(work, "cosign.pub")]);
-    await waitScreen((x) => x.includes("main@sha1:2222"), "tags", 45_000);
-    await keys("p");
-    await waitScreen((x) => x.includes("TARGET TAG"), "promote: pick");
-    await keys("n");
-    await waitScreen((x) => x.includes("oci://repo:tag):"), "prompt");
-    await tmux("send-keys", "-t", "ui", "-l", `${prod}:live`);
-    await keys("Enter");
-    let s = await waitScreen((x) => x.includes("another repository:"), "review", 45_000);
+    await ui.waitScreen((x) => x.includes("main@sha1:2222"), "tags", 45_000);
+    await ui.keys("p");
+    await ui.waitScreen((x) => x.includes("TARGET TAG"), "promote: pick");
+    await ui.keys("n");
+    await ui.waitScreen((x) => x.includes("oci://repo:tag):"), "prompt");
+    await ui.tmux("send-keys", "-t", "ui", "-l", `${prod}:live`);
+    await ui.keys("Enter");
+    let s = await ui.waitScreen((x) => x.includes("another repository:"), "review", 45_000);
     expect(s).toContain("✔ signature verified (legacy from");
     expect(s).toContain("another repository: the digest is copied with its signatures");
-    await keys("y");
-    s = await waitScreen((x) => x.includes("✔ promoted:"), "promoted", 45_000);
+    await ui.keys("y");
+    s = await ui.waitScreen((x) => x.includes("✔ promoted:"), "promoted", 45_000);
     expect(s).toMatch(/signatures: sha256-[0-9a-f]{12}….sig copied/);
     const v = await berth(["verify", "artifact", `${prod}:live`, "--key", join(work, "cosign.pub")]);
     expect(v.code).toBe(0);
-    await keys("Q");
-    expect(await waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
+    await ui.keys("Q");
+    expect(await ui.waitScreen((x) => x.includes("EXIT:"), "quit")).toContain("EXIT:0");
   }, 180_000);
 });
