@@ -9,9 +9,9 @@
  * afterAll(() => env?.stop());
  * ```
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createRegistryClient, pushArtifact, type Metadata, type RegistryClient } from "../../src/core/index.ts";
 import { ocirepositoryCRD } from "../../src/k8s/index.ts";
 import { loadKubeConnection, type KubeConnection } from "../../src/k8s/client/kube.ts";
@@ -45,7 +45,7 @@ export interface FluxTestEnv {
   logs: string[];
   /** Creates a namespace. */
   namespace(name: string): Promise<void>;
-  /** Pushes a directory holding `files` as `<repo>:<tag>` to `reg`; resolves to the manifest digest. */
+  /** Pushes a directory holding `files` (slash paths, nested directories allowed) as `<repo>:<tag>` to `reg`; resolves to the manifest digest. */
   push(repo: string, tag: string, files: Record<string, string>, metadata?: Metadata): Promise<string>;
   /**
    * Starts an in-process controller on this API server (storage under `work`, file server on a free
@@ -124,7 +124,10 @@ export async function startFluxTestEnv(opts: FluxTestEnvOptions = {}): Promise<F
       namespace,
       async push(repo, tag, files, metadata) {
         const dir = mkdtempSync(join(work, "src-"));
-        for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+        for (const [name, text] of Object.entries(files)) {
+          mkdirSync(dirname(join(dir, name)), { recursive: true });
+          writeFileSync(join(dir, name), text);
+        }
         const res = await pushArtifact(dir, client.repository({ registry: r.host, repository: repo }), tag, metadata ? { metadata } : {});
         return res.descriptor.digest;
       },

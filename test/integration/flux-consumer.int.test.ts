@@ -4,77 +4,49 @@
 // flux-consumer oracle that scripts/setup builds at the versions Flux 2.9 links.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { createRegistryClient, pushArtifact, type RegistryClient } from "../../src/core/index.ts";
-import { ocirepositoryCRD } from "../../src/k8s/index.ts";
-import { loadKubeConnection } from "../../src/k8s/client/kube.ts";
-import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
-import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
-import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { conditionOf as cond, ocirepositoriesPath, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
+import { kubeFetch, kubeJson, type KubeServer } from "../harness/kube.ts";
+import type { RegistryServer } from "../harness/registry.ts";
 import { freePort } from "../harness/free-port.ts";
 import { fluxConsumerPath } from "../harness/peers.ts";
 import { run, type RunResult } from "../harness/run.ts";
 import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
 
 const NS = "flux-consumer";
-const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
+const COLLECTION = ocirepositoriesPath(NS);
 /** What the stock Flux install advertises; consumers reach it through SOURCE_CONTROLLER_LOCALHOST here. */
 const ADV_ADDR = "source-controller.flux-system.svc.cluster.local.";
 
+let env: FluxTestEnv;
 let kube: KubeServer;
 let reg: RegistryServer;
-let regClient: RegistryClient;
-let controller: RunningController;
 let storageAddr: string;
 let work: string;
-const logs: string[] = [];
 
 beforeAll(async () => {
   fluxConsumerPath();
-  work = mkdtempSync(join(tmpdir(), "berth-flux-consumer-"));
-  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
-  const crdFile = join(work, "crd.yaml");
-  writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
-  await installCRDs(kube, [crdFile]);
-  await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } });
-  regClient = createRegistryClient({ insecure: true });
+  env = await startFluxTestEnv({ namespaces: [NS], prefix: "berth-flux-consumer-" });
+  ({ kube, reg, work } = env);
   storageAddr = `127.0.0.1:${await freePort()}`;
-  controller = await startController({
-    connection: await loadKubeConnection({ path: kube.kubeconfigPath }),
+  await env.startController({
     namespace: NS,
     storagePath: join(work, "storage"),
     storageAddr,
     storageAdvAddr: ADV_ADDR,
-    concurrent: 2,
     // Keeps the retry of a not-yet-pushed tag within a few seconds.
     maxRetryDelayMs: 3_000,
-    log: (m) => logs.push(m),
   });
 }, 180_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  await regClient?.close();
-  await Promise.all([kube?.stop(), reg?.stop()]);
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => env?.stop());
 
 type Tree = Record<string, string>;
 
 /** Pushes `files` (slash paths, nested directories allowed) as `<repo>:<tag>`; resolves to the manifest digest. */
-async function push(repo: string, tag: string, files: Tree): Promise<string> {
-  const dir = mkdtempSync(join(work, "src-"));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  const res = await pushArtifact(dir, regClient.repository({ registry: reg.host, repository: repo }), tag, {
-    metadata: { source: "https://example.com/repo.git", revision: `main@sha1:${"b".repeat(40)}` },
-  });
-  return res.descriptor.digest;
-}
+const push = (repo: string, tag: string, files: Tree): Promise<string> =>
+  env.push(repo, tag, files, { source: "https://example.com/repo.git", revision: `main@sha1:${"b".repeat(40)}` });
 
 function ocirepo(name: string, url: string, tag: string, ns = NS) {
   return {
@@ -85,27 +57,13 @@ function ocirepo(name: string, url: string, tag: string, ns = NS) {
   };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}; last error: ${String(last)}\ncontroller log:\n${logs.join("\n")}`);
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) => harnessWaitFor(what, probe, { context: () => `controller log:\n${env.logs.join("\n")}` });
 
 type Obj = Record<string, any>;
-const getObj = (name: string, coll = COLLECTION): Promise<Obj> => kubeJson(kube, `${coll}/${name}`);
-const cond = (o: Obj, type: string) => (o.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
-const waitReady = (name: string, coll = COLLECTION) =>
+const getObj = (name: string, ns = NS): Promise<Obj> => env.getOCIRepository(ns, name);
+const waitReady = (name: string, ns = NS) =>
   waitFor(`${name} Ready=True`, async () => {
-    const o = await getObj(name, coll);
+    const o = await getObj(name, ns);
     return cond(o, "Ready")?.status === "True" ? o : undefined;
   });
 
@@ -249,8 +207,8 @@ describe("real Flux consumers against berth's controller", () => {
       const o = await getObj("broken");
       return cond(o, "Stalled")?.status === "True" ? o : undefined;
     });
-    expect(await kstatus(stalled)).toEqual({ status: "Failed", message: cond(stalled, "Stalled").message });
-    expect(cond(stalled, "Stalled").message).toStartWith(`URL validation failed for 'oci://${reg.host}/Not Valid'`);
+    expect(await kstatus(stalled)).toEqual({ status: "Failed", message: cond(stalled, "Stalled")?.message });
+    expect(cond(stalled, "Stalled")?.message).toStartWith(`URL validation failed for 'oci://${reg.host}/Not Valid'`);
   }, 180_000);
 
   test("kstatus: InProgress with the Reconciling message while an existing object retries; the old artifact stays fetchable until deleted", async () => {
@@ -268,7 +226,7 @@ describe("real Flux consumers against berth's controller", () => {
     });
     expect(retrying.status.observedGeneration).toBe(retrying.metadata.generation);
     expect(cond(retrying, "FetchFailed")?.status).toBe("True");
-    expect(await kstatus(retrying)).toEqual({ status: "InProgress", message: cond(retrying, "Reconciling").message });
+    expect(await kstatus(retrying)).toEqual({ status: "InProgress", message: cond(retrying, "Reconciling")?.message });
     expect(retrying.status.artifact).toEqual(ready.status.artifact);
     const fetched = await consumerFetch(retrying.status.artifact);
     expect(fetched.code).toBe(0);
@@ -285,7 +243,7 @@ describe("real Flux consumers against berth's controller", () => {
   test("the compiled binary: berth --controller serves an artifact the real fetcher accepts; kstatus Current", async () => {
     requireBinary();
     const ns = "flux-consumer-bin";
-    await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
+    await env.namespace(ns);
     const tree: Tree = { "deploy/app.yaml": "kind: ConfigMap\n", "kustomization.yaml": "resources: [deploy/app.yaml]\n" };
     const digest = await push("apps/bin", "v1", tree);
     const port = await freePort();
@@ -295,9 +253,8 @@ describe("real Flux consumers against berth's controller", () => {
     );
     let failure: unknown;
     try {
-      const coll = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`;
-      await kubeJson(kube, coll, { body: ocirepo("bin", `oci://${reg.host}/apps/bin`, "v1", ns) });
-      const o = await waitReady("bin", coll);
+      await kubeJson(kube, ocirepositoriesPath(ns), { body: ocirepo("bin", `oci://${reg.host}/apps/bin`, "v1", ns) });
+      const o = await waitReady("bin", ns);
       expect(o.status.artifact.revision).toBe(`v1@${digest}`);
       expect(await kstatus(o)).toEqual({ status: "Current", message: "Resource is Ready" });
       const fetched = await consumerFetch(o.status.artifact, `127.0.0.1:${port}`);
