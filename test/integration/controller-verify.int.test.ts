@@ -10,12 +10,8 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  CoreError,
-  OCI_INDEX,
-  OCI_MANIFEST,
   createKeySigner,
   digestOf,
-  encodeIndex,
   publicKeyPem,
   pushArtifact,
   referrersTag,
@@ -26,17 +22,16 @@ import {
   type RegistryRepository,
   type SignatureFormat,
 } from "../../src/core/index.ts";
-import { encodeBundleReferrer } from "../../src/core/sign/bundle.ts";
 import { parseOCIRepository } from "../../src/k8s/api/ocirepository.ts";
 import { KubeClient } from "../../src/k8s/client/kube.ts";
 import { verifySource } from "../../src/k8s/controller/verify.ts";
 import { kubeJson, peerBinDir, run, type KubeServer, type RegistryServer, type RunResult } from "../harness/index.ts";
 import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
+import { storeBundleKeylessVector, storeLegacyKeylessVector, vectorBytes } from "../fixtures/cosign-vectors.ts";
+import { coreFailure } from "../fixtures/core-error.ts";
 
 const NS = "berth-verify";
 const COSIGN = join(peerBinDir(), "cosign");
-const VECTORS = join(import.meta.dir, "../../../shared/vectors/cosign");
-const vec = (p: string) => new Uint8Array(readFileSync(join(VECTORS, p)));
 const GH = "https://github.com/login/oauth";
 
 let env: FluxTestEnv;
@@ -97,15 +92,7 @@ function verify(repo: RegistryRepository, digest: string, spec: Record<string, u
   return verifySource({ kube: kubeClient, obj, repo, registryOptions: { insecure: true }, digest, revision: `v1@${digest}`, signal: AbortSignal.timeout(60_000) });
 }
 
-async function failure(p: Promise<unknown>): Promise<CoreError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CoreError) return e;
-    throw e;
-  }
-  throw new Error("verifySource resolved, expected it to throw");
-}
+const failure = (p: Promise<unknown>) => coreFailure(p, "verifySource");
 
 describe("cosign with public keys from a real Secret", () => {
   let keys = 0;
@@ -172,20 +159,14 @@ describe("cosign keyless with a trustedRootSecretRef (captured public-good signa
   const spec = (matchOIDCIdentity: Array<{ issuer: string; subject: string }>) => ({ provider: "cosign", matchOIDCIdentity, trustedRootSecretRef: { name: "sigstore-root" } });
 
   beforeAll(async () => {
-    await secret("sigstore-root", { "trusted_root.json": vec("cosign/trusted_root_pgi.json") });
+    await secret("sigstore-root", { "trusted_root.json": vectorBytes("cosign/trusted_root_pgi.json") });
     await secret("no-root", { "root.json": "{}" });
   });
 
   test("legacy .sig (vector A3): the signer's identity verifies, another is refused", async () => {
-    const dir = "derived/dir-img-cosign-fulcio-rekor-valid";
     const repo = regClient.repository({ registry: reg.host, repository: "verify/keyless-legacy" });
-    const manifestBytes = vec(`${dir}/sig-manifest.json`);
-    const m = JSON.parse(new TextDecoder().decode(manifestBytes)) as { config: Descriptor; layers: Descriptor[] };
-    await repo.push(m.config, vec(`${dir}/sig-config.json`));
-    await repo.push(m.layers[0]!, vec(`${dir}/payload.json`));
-    await repo.pushReference({ mediaType: OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.byteLength }, manifestBytes, new TextDecoder().decode(vec(`${dir}/TAG`)).trim());
     // The signed image itself is not needed: verification starts from its digest.
-    const digest = digestOf(vec("containers-image/dir-img-cosign-fulcio-rekor-valid/manifest.json"));
+    const digest = await storeLegacyKeylessVector(repo);
     expect(await verify(repo, digest, spec([id("^mitr@redhat\\.com$")]))).toBe("verified");
     expect(await verify(repo, digest, spec([]))).toBe("verified");
     expect(await verify(repo, digest, spec([id("^nobody@example\\.com$"), id("redhat")]))).toBe("verified");
@@ -200,18 +181,7 @@ describe("cosign keyless with a trustedRootSecretRef (captured public-good signa
 
   test("v0.3 bundle referrer (vector B6) on go-containerregistry's empty image", async () => {
     const repo = regClient.repository({ registry: reg.host, repository: "verify/keyless-bundle" });
-    const manifestBytes = vec("derived/ggcr-empty-image/manifest.json");
-    const m = JSON.parse(new TextDecoder().decode(manifestBytes)) as { mediaType: string; config: Descriptor };
-    await repo.push(m.config, vec("derived/ggcr-empty-image/config.json"));
-    const subject = { mediaType: m.mediaType, digest: digestOf(manifestBytes), size: manifestBytes.byteLength };
-    await repo.pushReference(subject, manifestBytes, "empty");
-    const bundle = vec("cosign/oci-attestation.sigstore.json");
-    const r = encodeBundleReferrer(bundle, subject, new Date());
-    await repo.push(r.config, new TextEncoder().encode("{}"));
-    await repo.push(r.layer, bundle);
-    await repo.push(r.manifest, r.manifestBytes);
-    const ix = encodeIndex({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [r.manifest] });
-    await repo.pushReference({ mediaType: OCI_INDEX, digest: digestOf(ix), size: ix.byteLength }, ix, referrersTag(subject.digest));
+    const subject = await storeBundleKeylessVector(repo, "empty");
     expect(await verify(repo, subject.digest, spec([id("^cody@soyland\\.com$")]))).toBe("verified");
     const e = await failure(verify(repo, subject.digest, spec([id("^cody@soyland\\.com$", "^https://accounts\\.google\\.com$")])));
     expect(e.message).toContain("none of the expected identities matched");

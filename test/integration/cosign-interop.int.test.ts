@@ -24,6 +24,7 @@ import { findSignatures } from "../../src/core/sign/referrers.ts";
 import { createKeySigner } from "../../src/core/sign/signer.ts";
 import { verifySignatures } from "../../src/core/sign/verifier.ts";
 import { copy } from "../../src/core/artifact/copy.ts";
+import { COSIGN_VECTORS, storeBundleKeylessVector } from "../fixtures/cosign-vectors.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const COSIGN = join(peerBinDir(), "cosign");
@@ -232,23 +233,10 @@ describe("tampering is refused by both tools", () => {
 });
 
 test("keyless: cosign's own attestation bundle attached to go-containerregistry's empty image verifies offline in berth and cosign", async () => {
-  const VEC = join(import.meta.dir, "../../../shared/vectors/cosign");
   const repo = client.repository({ registry: reg.host, repository: "sign/keyless" });
-  const configBytes = new Uint8Array(await Bun.file(join(VEC, "derived/ggcr-empty-image/config.json")).arrayBuffer());
-  const manifestBytes = new Uint8Array(await Bun.file(join(VEC, "derived/ggcr-empty-image/manifest.json")).arrayBuffer());
-  const m = JSON.parse(new TextDecoder().decode(manifestBytes));
-  await repo.push(m.config, configBytes);
-  const subject = { mediaType: m.mediaType, digest: digestOf(manifestBytes), size: manifestBytes.byteLength };
+  const subject = await storeBundleKeylessVector(repo, "empty");
   expect(String(subject.digest)).toBe("sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4");
-  await repo.pushReference(subject, manifestBytes, "empty");
-  const bundle = new Uint8Array(await Bun.file(join(VEC, "cosign/oci-attestation.sigstore.json")).arrayBuffer());
-  const r = encodeBundleReferrer(bundle, subject, new Date());
-  await repo.push(r.config, new TextEncoder().encode("{}"));
-  await repo.push(r.layer, bundle);
-  await repo.push(r.manifest, r.manifestBytes);
-  const ix = encodeIndex({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [r.manifest] });
-  await repo.pushReference({ mediaType: OCI_INDEX, digest: digestOf(ix), size: ix.byteLength }, ix, referrersTag(subject.digest));
-  const root = join(VEC, "cosign/trusted_root_pgi.json");
+  const root = join(COSIGN_VECTORS, "cosign/trusted_root_pgi.json");
   const url = `oci://${reg.host}/sign/keyless:empty`;
   const id = ["--trusted-root", root, "--certificate-identity", "cody@soyland.com", "--certificate-oidc-issuer", "https://github.com/login/oauth"];
   const v = await berth(["verify", "artifact", url, ...id, "--any-predicate", "-o", "json"]);

@@ -1,31 +1,27 @@
 import { describe, expect, test } from "bun:test";
-import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   CoreError,
   MemoryStore,
-  OCI_INDEX,
   OCI_MANIFEST,
   createKeySigner,
-  digestOf,
   embeddedTrustedRoot,
-  encodeIndex,
   encodeManifest,
   findSignatures,
   publicKeyPem,
   readAll,
-  referrersTag,
   signArtifact,
   type Descriptor,
   type RegistryRepository,
   type SignatureFormat,
 } from "../../../../src/core/index.ts";
-import { encodeBundleReferrer } from "../../../../src/core/sign/bundle.ts";
 import { parseOCIRepository } from "../../../../src/k8s/api/ocirepository.ts";
 import type { KubeClient } from "../../../../src/k8s/client/kube.ts";
 import { TRUSTED_ROOT_KEY, verifyProviderLabel, verifySource } from "../../../../src/k8s/controller/verify.ts";
-import { COSIGN_VECTORS as VECTORS } from "../../../fixtures/cosign-vectors.ts";
+import { COSIGN_VECTORS as VECTORS, storeBundleKeylessVector, storeLegacyKeylessVector } from "../../../fixtures/cosign-vectors.ts";
+import { coreFailure } from "../../../fixtures/core-error.ts";
 
 const NS = "apps";
 const vec = (p: string) => new Uint8Array(readFileSync(join(VECTORS, p)));
@@ -68,15 +64,7 @@ async function run(store: MemoryStore, digest: string, verify: Record<string, un
 }
 
 /** The CoreError verifySource threw, or a failure when it resolved. */
-async function failure(p: Promise<unknown>): Promise<CoreError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CoreError) return e;
-    throw e;
-  }
-  throw new Error("verifySource resolved, expected it to throw");
-}
+const failure = (p: Promise<unknown>) => coreFailure(p, "verifySource");
 
 function keyPair(): { priv: KeyObject; pub: string } {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -170,38 +158,6 @@ describe("cosign with public keys (§5.1)", () => {
   });
 });
 
-/** Vector A3 (real keyless cosign `.sig`, 2023) stored under its signature tag; resolves to the signed digest. */
-async function storeLegacyKeyless(store: MemoryStore): Promise<string> {
-  const dir = "derived/dir-img-cosign-fulcio-rekor-valid";
-  const manifestBytes = vec(`${dir}/sig-manifest.json`);
-  const m = JSON.parse(new TextDecoder().decode(manifestBytes)) as { config: Descriptor; layers: Descriptor[] };
-  await store.push(m.config, vec(`${dir}/sig-config.json`));
-  await store.push(m.layers[0]!, vec(`${dir}/payload.json`));
-  const desc = { mediaType: OCI_MANIFEST, digest: digestOf(manifestBytes), size: manifestBytes.byteLength };
-  await store.push(desc, manifestBytes);
-  await store.tag(desc, new TextDecoder().decode(vec(`${dir}/TAG`)).trim());
-  return `sha256:${createHash("sha256").update(vec("containers-image/dir-img-cosign-fulcio-rekor-valid/manifest.json")).digest("hex")}`;
-}
-
-/** Vector B6 (cosign's keyless attestation bundle) attached to go-containerregistry's empty image. */
-async function storeBundleKeyless(store: MemoryStore): Promise<string> {
-  const manifestBytes = vec("derived/ggcr-empty-image/manifest.json");
-  const m = JSON.parse(new TextDecoder().decode(manifestBytes)) as { mediaType: string; config: Descriptor };
-  await store.push(m.config, vec("derived/ggcr-empty-image/config.json"));
-  const subject = { mediaType: m.mediaType, digest: digestOf(manifestBytes), size: manifestBytes.byteLength };
-  await store.push(subject, manifestBytes);
-  const bundle = vec("cosign/oci-attestation.sigstore.json");
-  const r = encodeBundleReferrer(bundle, subject, new Date("2026-01-01T00:00:00Z"));
-  await store.push(r.config, new TextEncoder().encode("{}"));
-  await store.push(r.layer, bundle);
-  await store.push(r.manifest, r.manifestBytes);
-  const ix = encodeIndex({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [r.manifest] });
-  const ixDesc = { mediaType: OCI_INDEX, digest: digestOf(ix), size: ix.byteLength };
-  await store.push(ixDesc, ix);
-  await store.tag(ixDesc, referrersTag(subject.digest));
-  return subject.digest;
-}
-
 describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vectors", () => {
   const roots: Secrets = { roots: { [TRUSTED_ROOT_KEY]: vec("cosign/trusted_root_pgi.json") } };
   const keyless = (matchOIDCIdentity?: Array<{ issuer: string; subject: string }>) => ({
@@ -212,7 +168,7 @@ describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vec
 
   test("legacy .sig: the signer's identity verifies; regexps are unanchored RE2 and OR-ed", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeLegacyKeyless(store);
+    const digest = await storeLegacyKeylessVector(store);
     expect(await run(store, digest, keyless([{ issuer: `^${GH}$`, subject: "^mitr@redhat\\.com$" }]), roots)).toBe("verified");
     expect(await run(store, digest, keyless([{ issuer: "github", subject: "(?i)MITR@" }]), roots)).toBe("verified");
     const or = [
@@ -224,14 +180,14 @@ describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vec
 
   test("an empty matchOIDCIdentity accepts any identity", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeLegacyKeyless(store);
+    const digest = await storeLegacyKeylessVector(store);
     expect(await run(store, digest, keyless(), roots)).toBe("verified");
     expect(await run(store, digest, keyless([]), roots)).toBe("verified");
   });
 
   test("another subject or issuer is refused with upstream's message", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeLegacyKeyless(store);
+    const digest = await storeLegacyKeylessVector(store);
     for (const id of [
       { issuer: ".*", subject: "^someone@example\\.com$" },
       { issuer: "^https://token\\.actions\\.githubusercontent\\.com$", subject: ".*" },
@@ -246,7 +202,7 @@ describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vec
 
   test("a v0.3 bundle referrer (an attestation, as Flux accepts) verifies; its identity is checked", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeBundleKeyless(store);
+    const digest = (await storeBundleKeylessVector(store, "empty", new Date("2026-01-01T00:00:00Z"))).digest;
     expect(await run(store, digest, keyless([{ issuer: GH, subject: "^cody@soyland\\.com$" }]), roots)).toBe("verified");
     const e = await failure(run(store, digest, keyless([{ issuer: GH, subject: "^mitr@" }]), roots));
     expect(e.message).toContain("none of the expected identities matched");
@@ -254,7 +210,7 @@ describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vec
 
   test("a root that does not hold the signing CA refuses the signature", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeLegacyKeyless(store);
+    const digest = await storeLegacyKeylessVector(store);
     const root = JSON.parse(new TextDecoder().decode(vec("cosign/trusted_root_pgi.json")));
     root.certificateAuthorities = [];
     const e = await failure(run(store, digest, keyless(), { roots: { [TRUSTED_ROOT_KEY]: JSON.stringify(root) } }));
@@ -270,7 +226,7 @@ describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vec
 
   test("trusted root secret errors carry upstream's texts and never the secret's bytes", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeLegacyKeyless(store);
+    const digest = await storeLegacyKeylessVector(store);
     const p = "failed to verify the signature using provider 'cosign keyless': ";
     expect((await failure(run(store, digest, keyless(), { roots: { "root.json": "{}" } }))).message).toBe(
       `${p}'trusted_root.json' not found in secret 'apps/roots'`,
@@ -289,7 +245,7 @@ describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vec
 
   test("an invalid identity regexp is reported as such", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeLegacyKeyless(store);
+    const digest = await storeLegacyKeylessVector(store);
     const e = await failure(run(store, digest, keyless([{ issuer: ".*", subject: "a(b" }]), roots));
     expect(e.message).toBe(
       "failed to verify the signature using provider 'cosign keyless': invalid subject regexp in matchOIDCIdentity[0]: error parsing regexp: missing closing ): `a(b`",
@@ -298,7 +254,7 @@ describe("cosign keyless (§5.2) with a trustedRootSecretRef, on real cosign vec
 
   test("without trustedRootSecretRef the embedded public-good root is used", async () => {
     const store = new MemoryStore("reg.example/app");
-    const digest = await storeLegacyKeyless(store);
+    const digest = await storeLegacyKeylessVector(store);
     let embedded: unknown;
     try {
       embeddedTrustedRoot();
