@@ -10,6 +10,7 @@
  * const s = await ui.waitScreen((x) => x.includes("done"), "done");
  * ```
  */
+import { expect } from "bun:test";
 import { run } from "../harness/index.ts";
 import { BERTH_BIN } from "./berth-bin.ts";
 
@@ -75,6 +76,18 @@ export class TmuxUi {
       await Bun.sleep(this.pollMs);
     }
     throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
+  }
+
+  /**
+   * Waits for berth to exit and the shell to report the tty mode (see {@link TmuxUi.start}); asserts
+   * exit code 0 and a terminal back in canonical mode with echo. Resolves to that screen.
+   */
+  async expectCleanExit(what = "exit"): Promise<string> {
+    const s = await this.waitScreen((x) => x.includes("EXIT:") && /icanon/.test(x), what);
+    expect(s).toContain("EXIT:0");
+    expect(s).toMatch(/(^|\s)icanon(\s|$)/m);
+    expect(s).toMatch(/(^|\s)echo(\s|$)/m);
+    return s;
   }
 
   /** Sends keys one at a time with a pause after each, as a person types. */
