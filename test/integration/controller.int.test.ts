@@ -227,7 +227,7 @@ describe("berth --controller against a real API server and registry", () => {
     const digest = await push("apps/bin", "v1", { "a.yaml": "a: 1\n" });
     const port = await freePort();
     const proc = Bun.spawn(
-      [BERTH_BIN, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", join(work, "bin-storage"), "--storage-addr", `127.0.0.1:${port}`, "--concurrent", "1"],
+      [BERTH_BIN, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", join(work, "bin-storage"), "--storage-addr", `127.0.0.1:${port}`, "--metrics-addr=0", "--health-addr=0", "--concurrent", "1"],
       { stdout: "pipe", stderr: "pipe", env: { HOME: "/nonexistent-berth-home", PATH: process.env.PATH } },
     );
     try {

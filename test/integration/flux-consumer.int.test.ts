@@ -248,7 +248,7 @@ describe("real Flux consumers against berth's controller", () => {
     const digest = await push("apps/bin", "v1", tree);
     const port = await freePort();
     const proc = Bun.spawn(
-      [BERTH_BIN, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", join(work, "bin-storage"), "--storage-addr", `127.0.0.1:${port}`, "--storage-adv-addr", ADV_ADDR, "--concurrent", "1"],
+      [BERTH_BIN, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", join(work, "bin-storage"), "--storage-addr", `127.0.0.1:${port}`, "--storage-adv-addr", ADV_ADDR, "--metrics-addr=0", "--health-addr=0", "--concurrent", "1"],
       { stdout: "pipe", stderr: "pipe", env: { HOME: "/nonexistent-berth-home", PATH: process.env.PATH } },
     );
     let failure: unknown;
