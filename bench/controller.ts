@@ -205,10 +205,13 @@ async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: Re
   await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
   const storage = mkdtempSync(join(work, `storage-${n}-`));
   const storagePort = await freePort();
+  // Metrics and probes stay on (as deployed) but on free ports: :8080 and :9440 may be taken.
+  const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const log = join(work, `controller-${n}.log`);
   const proc = Bun.spawn(
     [cfg.berth, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", storage,
-      "--storage-addr", `127.0.0.1:${storagePort}`, "--concurrent", String(cfg.concurrent)],
+      "--storage-addr", `127.0.0.1:${storagePort}`, "--concurrent", String(cfg.concurrent),
+      "--metrics-addr", `127.0.0.1:${metricsPort}`, "--health-addr", `127.0.0.1:${healthPort}`],
     { stdout: Bun.file(log), stderr: Bun.file(log), env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, ...runtimeTuning() } },
   );
   onCleanup(() => proc.kill("SIGKILL"));
