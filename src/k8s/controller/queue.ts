@@ -1,7 +1,7 @@
 /**
  * The controller's work queue (controller-runtime semantics): a key is queued at most once, is never
- * processed by two workers at once (an add during processing runs it again afterwards), failures retry
- * with per-key exponential backoff, and successes may ask to run again after a jittered interval.
+ * processed by two workers at once (an add during processing runs it again afterwards, right away even
+ * when the pass failed), failures retry with per-key exponential backoff, and successes may ask to run again after a jittered interval.
  */
 
 /** Timer functions, injectable so tests can drive time. */
@@ -201,9 +201,10 @@ export class WorkQueue {
     if (failed) {
       const n = this.failuresOf(key) + 1;
       this.failures.set(key, n);
-      // A change that arrived meanwhile still waits out the backoff: retrying a failing key faster helps no one.
-      this.dirty.delete(key);
-      this.addAfter(key, this.backoff(n));
+      // A change that arrived during the failing pass may be the fix (client-go requeues a dirty key on
+      // Done): run it again now; the kept count makes a further failure back off longer.
+      if (this.dirty.delete(key)) this.add(key);
+      else this.addAfter(key, this.backoff(n));
     } else {
       this.failures.delete(key);
       if (this.dirty.delete(key)) this.add(key);

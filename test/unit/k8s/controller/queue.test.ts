@@ -140,6 +140,35 @@ describe("WorkQueue", () => {
     expect(clock.due()).toEqual([]);
   });
 
+  test("a key added while its pass fails runs again right away, keeping its failure count", async () => {
+    const clock = new FakeClock();
+    const times: number[] = [];
+    const gates: ReturnType<typeof deferred>[] = [];
+    const q = new WorkQueue({
+      clock,
+      worker: () => {
+        times.push(clock.t);
+        const d = deferred();
+        gates.push(d);
+        return d.promise;
+      },
+    });
+    q.add("k");
+    await flush();
+    await clock.advance(10);
+    q.add("k");
+    gates[0]!.reject(new Error("boom"));
+    await flush();
+    expect(times).toEqual([0, 10]);
+    expect(q.failuresOf("k")).toBe(1);
+    expect(clock.due()).toEqual([]);
+    gates[1]!.reject(new Error("boom again"));
+    await flush();
+    expect(q.failuresOf("k")).toBe(2);
+    expect(clock.due()).toEqual([1500]);
+    expect(times).toEqual([0, 10]);
+  });
+
   test("requeueAfter is jittered by ±5% and an earlier add replaces a later delayed one", async () => {
     const clock = new FakeClock();
     let r = 1;
