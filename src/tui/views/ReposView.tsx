@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import { useAppApi } from "../app-context.ts";
 import Table from "../components/Table.tsx";
 import useAsync from "../hooks/use-async.ts";
+import useCluster from "../hooks/use-cluster.ts";
 import useKeys from "../hooks/use-keys.ts";
 import useTable from "../hooks/use-table.ts";
 import { actionFor, KEYMAPS, tableAction } from "../keymap.ts";
@@ -14,7 +15,7 @@ interface RepoRow {
   key: string;
   /** Repository URL, or `oci://<registry>/` for a registry known only from the docker config. */
   url: string;
-  from: "command line" | "recent" | "docker config";
+  from: "command line" | "recent" | "docker config" | "cluster";
 }
 
 /** Props of {@link ReposView}. */
@@ -24,12 +25,28 @@ export interface ReposViewProps {
   readonly openRepository: (url: string) => void;
 }
 
-/** Repositories: from the command line, recent history and the docker config's registries; `:` types one. */
+/** The collection of OCIRepositories in every namespace. */
+const ALL_OCIREPOSITORIES = "/apis/source.toolkit.fluxcd.io/v1/ocirepositories";
+
+/**
+ * Repositories: from the command line, recent history, the docker config's registries and the
+ * OCIRepositories of the current kube context; `:` types one.
+ */
 export default function ReposView({ active, repositories, openRepository }: ReposViewProps) {
   const app = useAppApi();
   const services = useServices();
   // Reloaded each time the screen comes back, so a repository just opened is listed.
   const history = useAsync((_signal) => services.history.load(), `history:${active}`);
+  // The cluster is asked only when a kubeconfig names contexts (no in-cluster guessing on a laptop),
+  // and only once the screen shows; a cluster that does not answer simply adds no rows.
+  const contexts = useAsync(async () => (services.kube ? (await services.kube.contexts()).names : []), "contexts");
+  const cluster = useCluster(undefined, active && contexts.status === "ok" && contexts.value.length > 0);
+  const clusterRepos = useAsync(async (signal) => {
+    if (cluster.status !== "ok") return [];
+    const list = await cluster.client.get(ALL_OCIREPOSITORIES, AbortSignal.any([signal, AbortSignal.timeout(5000)]));
+    const urls = ((list.items ?? []) as { spec?: { url?: unknown } }[]).map((o) => o.spec?.url).filter((u): u is string => typeof u === "string");
+    return [...new Set(urls)].sort();
+  }, `cluster:${cluster.status}:${active}`);
   const [filter, setFilter] = useState("");
   const all = useMemo(() => {
     const rows: RepoRow[] = [];
@@ -41,9 +58,10 @@ export default function ReposView({ active, repositories, openRepository }: Repo
     };
     for (const r of repositories) add(r, "command line");
     if (history.status === "ok") for (const r of history.value) add(r, "recent");
+    if (clusterRepos.status === "ok") for (const r of clusterRepos.value) add(r, "cluster");
     for (const r of services.registries) add(`oci://${r}/`, "docker config");
     return rows;
-  }, [repositories, history, services.registries]);
+  }, [repositories, history, clusterRepos, services.registries]);
   const rows = useMemo(() => all.filter((r) => r.url.toLowerCase().includes(filter.toLowerCase())), [all, filter]);
   const keys = useMemo(() => rows.map((r) => r.key), [rows]);
   const [table, move] = useTable(keys, Math.max(1, app.height - 2));

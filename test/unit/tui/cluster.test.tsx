@@ -25,8 +25,11 @@ class FakeCluster implements ClusterClient {
       this.stopped.push(path);
     };
   }
+  /** What a GET of every namespace's OCIRepositories returns (the Repositories screen lists their URLs). */
+  ocirepositories: Obj[] = [];
   async get(path: string): Promise<Obj> {
     if (path === "/api/v1/namespaces") return { items: this.namespaces.map((name) => ({ metadata: { name } })) };
+    if (path === ALL) return { items: this.ocirepositories };
     throw new Error(`unexpected GET ${path}`);
   }
   async mergePatch(path: string, patch: Obj): Promise<Obj> {
@@ -301,6 +304,8 @@ test("a failed connection says so; x still picks another context, which connects
     },
   };
   const ui = start(undefined, { ...services, kube });
+  // The Repositories screen tries the current context first (for its cluster rows) and shrugs off the failure.
+  await ui.until(() => connects.length === 1, "the Repositories screen's attempt");
   await ui.press("c");
   let f = await ui.until((f) => f.includes("✗ cannot connect"), "error");
   expect(f).toContain('kubeconfig has no context "broken"');
@@ -311,5 +316,14 @@ test("a failed connection says so; x still picks another context, which connects
   fake.list(ALL, [ocirepo("apps", "web", "True", "a")]);
   f = await ui.until((f) => f.includes("● live"), "live");
   expect(f).toContain("ctx kind-test");
-  expect(connects).toEqual([undefined, "prod"]);
+  expect(connects).toEqual([undefined, undefined, "prod"]);
+});
+
+test("the Repositories screen lists the URLs the cluster's OCIRepositories follow, once each, marked cluster", async () => {
+  fake.ocirepositories = [ocirepo("apps", "web", "True", "a"), ocirepo("prod", "web", "True", "b"), ocirepo("apps", "api", "True", "c")];
+  const ui = start({ columns: 100, rows: 24 });
+  const f = await ui.until((f) => f.includes("oci://ghcr.io/org/web"), "cluster rows");
+  const rows = f.split("\n").filter((l) => l.includes("oci://") && !l.includes("press :")).map((l) => l.replace(/^[▸ ] /, "").replace(/\s+/g, " ").trim());
+  expect(rows).toEqual(["oci://ghcr.io/org/api cluster", "oci://ghcr.io/org/web cluster", "oci://ghcr.io/ docker config"]);
+  expect(connects).toEqual([undefined]);
 });
