@@ -205,11 +205,11 @@ describe("controller registry access against real registries", () => {
     const o = await waitReady("wi", "False");
     expect(cond(o, "Ready")?.message).toBe(FEATURE_GATE_MESSAGE);
     expect(o.status.artifact).toBeUndefined();
+    // Spec §2.3: a stall (Stalled=True FeatureGateDisabled, Ready=False with the same reason), and no FetchFailed.
+    expect(cond(o, "Stalled")).toMatchObject({ status: "True", reason: "FeatureGateDisabled", message: FEATURE_GATE_MESSAGE });
+    expect(cond(o, "Ready")?.reason).toBe("FeatureGateDisabled");
+    expect(cond(o, "FetchFailed")).toBeUndefined();
   }, 60_000);
-
-  // Spec §2.3: Stalled=True FeatureGateDisabled and no FetchFailed. registryAccessFor throws USAGE for this
-  // case; the reconciler still reports every registryAccessFor error as FetchFailed/AuthenticationFailed.
-  test.todo("serviceAccountName with a cloud provider stalls as FeatureGateDisabled (needs the reconciler to stall on USAGE)");
 
   test("certSecretRef: CA for the TLS registry; client certificate for the mTLS registry (new and deprecated keys)", async () => {
     await opaque("tls-ca", { "ca.crt": pem(tls.caFile!) });
