@@ -59,6 +59,8 @@ describe("berth ui cluster screen (compiled binary, real kube-apiserver)", () =>
   test("rows from the watch, live status, timeline with Events, reconcile and suspend reach the server", async () => {
     await startUi(["ui", "--kubeconfig", kube.kubeconfigPath]);
     await ui.waitScreen((s) => s.includes("berth › repositories"), "the UI");
+    // The Repositories screen also lists what the cluster's OCIRepositories follow.
+    await ui.waitScreen((s) => /oci:\/\/ghcr\.io\/stefanprodan\/manifests\/podinfo\s+cluster/.test(s), "the cluster's repository listed");
 
     await ui.keys("c");
     let s = await ui.waitScreen((x) => x.includes("● live") && x.includes(NAME), "the object listed");
