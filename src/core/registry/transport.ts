@@ -3,13 +3,10 @@
  * Bearer tokens cached per scope), retries with jittered backoff, manual redirects that drop
  * credentials across origins, body caps, and one error mapping.
  *
- * Why `undici/index.js` and not `undici`: under Bun the bare specifier resolves to Bun's built-in
- * undici, whose Agent ignores `connect.ca`/`cert`/`key` (verified with Bun 1.4.5: a private-CA
- * server failed with UNABLE_TO_VERIFY_LEAF_SIGNATURE). The file path loads the npm package, which
- * runs on Bun's node:tls and honours them, on Bun, in `bun build --compile` binaries and on Node.
+ * Sent with npm undici through ./undici.ts (not Bun's built-in copy, which ignores custom CAs).
  */
 import { rootCertificates } from "node:tls";
-import { Agent, ProxyAgent, request, type Dispatcher } from "undici/index.js";
+import { Agent, ProxyAgent, request, type Dispatcher } from "./undici.ts";
 import { CoreError, fail, isAbort } from "../errors.ts";
 import { MAX_ERROR_BODY_BYTES } from "../oci/media-types.ts";
 import {

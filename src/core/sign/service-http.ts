@@ -1,10 +1,10 @@
 /**
  * JSON over HTTP for the Sigstore services keyless signing talks to (Fulcio, Rekor, an OIDC token
  * endpoint). Small on purpose: a POST or GET, a few retries for transient failures, capped bodies,
- * and errors that never carry the secrets of the request. Uses the npm undici (`undici/index.js`)
+ * and errors that never carry the secrets of the request. Uses the npm undici (../registry/undici.ts)
  * for the same reason as the registry transport: Bun's built-in one ignores TLS options.
  */
-import { request, type Dispatcher } from "undici/index.js";
+import { request, type Dispatcher } from "../registry/undici.ts";
 import { CoreError, isAbort } from "../errors.ts";
 
 /** Options shared by every service call. */

@@ -1,12 +1,12 @@
 /**
  * A small Kubernetes REST client: just what the OCIRepository controller needs (get, list, watch,
- * merge patches). Built on npm undici imported as `undici/index.js`: under Bun the bare specifier is
- * Bun's built-in copy, which ignores a custom CA (design §2.7), and every cluster has one.
+ * merge patches). Built on npm undici loaded through core/registry/undici.ts: under Bun the bare
+ * specifier is Bun's built-in copy, which ignores a custom CA (design §2.7), and every cluster has one.
  */
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { Agent, request, type Dispatcher } from "undici/index.js";
+import { Agent, request, type Dispatcher } from "../../core/registry/undici.ts";
 import { parse as parseYaml } from "yaml";
 import { CoreError, fail, type ErrorCode } from "../../core/index.ts";
 
