@@ -21,6 +21,11 @@ export interface KubeConnection {
   key?: string;
   /** Bearer token. */
   token?: string;
+  /**
+   * File the token came from (kubeconfig `tokenFile`, the service account's `token`). Projected
+   * service-account tokens rotate (about hourly), so the client re-reads it; see KubeClient.
+   */
+  tokenFile?: string;
   /** Skip TLS verification (`insecure-skip-tls-verify`). Default false. */
   insecure?: boolean;
   /** The context's namespace, or the service account's. */
@@ -59,13 +64,15 @@ export async function loadKubeConnection(opts: { path?: string; env?: Record<str
   if (!cluster?.server) fail("USAGE", `kubeconfig ${path}: cluster ${JSON.stringify(ctx.cluster)} has no server`);
   const user = ((cfg.users ?? []).find((u: Obj) => u.name === ctx.user)?.user ?? {}) as Obj;
   const base = join(path, "..");
-  const token = typeof user.token === "string" ? user.token : user.tokenFile ? (await readFile(user.tokenFile, "utf8")).trim() : undefined;
+  const tokenFile = typeof user.token !== "string" && typeof user.tokenFile === "string" && user.tokenFile ? user.tokenFile : undefined;
+  const token = typeof user.token === "string" ? user.token : tokenFile ? (await readFile(tokenFile, "utf8")).trim() : undefined;
   return {
     server: String(cluster.server).replace(/\/+$/, ""),
     ca: await fileOrData(cluster["certificate-authority-data"], cluster["certificate-authority"], base),
     cert: await fileOrData(user["client-certificate-data"], user["client-certificate"], base),
     key: await fileOrData(user["client-key-data"], user["client-key"], base),
     token,
+    ...(tokenFile ? { tokenFile } : {}),
     insecure: cluster["insecure-skip-tls-verify"] === true,
     namespace: typeof ctx.namespace === "string" ? ctx.namespace : undefined,
   };
@@ -76,7 +83,13 @@ async function inCluster(env: Record<string, string | undefined>): Promise<KubeC
   const port = env.KUBERNETES_SERVICE_PORT ?? "443";
   if (!host) fail("USAGE", "no kubeconfig found and not running in a cluster", { hint: "pass --kubeconfig or set KUBECONFIG" });
   const [token, ca, namespace] = await Promise.all(["token", "ca.crt", "namespace"].map((f) => readFile(join(SA_DIR, f), "utf8").catch(() => undefined)));
-  return { server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`, ca, token: token?.trim(), namespace: namespace?.trim() };
+  return {
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    ca,
+    token: token?.trim(),
+    ...(token !== undefined ? { tokenFile: join(SA_DIR, "token") } : {}),
+    namespace: namespace?.trim(),
+  };
 }
 
 /** A `watch` event as the API server streams it, one JSON object per line. */
@@ -107,13 +120,29 @@ export function kubeStatusOf(e: unknown): number | undefined {
   return e instanceof CoreError ? e.details.status : undefined;
 }
 
-/** A Kubernetes API client bound to one connection. Call `close()` when done. */
+/** Options of KubeClient. */
+export interface KubeClientOptions {
+  /** Age after which `conn.tokenFile` is read again before a request. Default 60 s (client-go re-reads about every minute). */
+  tokenMaxAgeMs?: number;
+}
+
+/**
+ * A Kubernetes API client bound to one connection. Call `close()` when done. With `conn.tokenFile`
+ * the bearer token is re-read when older than `tokenMaxAgeMs` and after a 401 (the request is then
+ * sent once more if the file held a different token), so rotated service-account tokens are picked up.
+ */
 export class KubeClient {
   readonly conn: KubeConnection;
   private readonly agent: Dispatcher;
+  private token: string | undefined;
+  private tokenReadAt: number;
+  private readonly tokenMaxAgeMs: number;
 
-  constructor(conn: KubeConnection) {
+  constructor(conn: KubeConnection, opts: KubeClientOptions = {}) {
     this.conn = conn;
+    this.token = conn.token;
+    this.tokenReadAt = Date.now();
+    this.tokenMaxAgeMs = opts.tokenMaxAgeMs ?? 60_000;
     this.agent = new Agent({
       connect: { ca: conn.ca, cert: conn.cert, key: conn.key, rejectUnauthorized: !conn.insecure },
       // Watches stay open for minutes with no bytes; the server ends them (timeoutSeconds).
@@ -122,21 +151,53 @@ export class KubeClient {
     });
   }
 
-  private async send(method: string, path: string, opts: KubeRequestOptions = {}): Promise<Dispatcher.ResponseData> {
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers["content-type"] = opts.contentType ?? "application/json";
-    }
-    let res: Dispatcher.ResponseData;
+  /**
+   * The bearer token, re-read from `conn.tokenFile` when older than the maximum age or when `force`d.
+   * A failed read keeps the token in hand: the kubelet replaces the file atomically, so a failure is
+   * an odd moment, and the API server's answer to the old token says more than the read error would.
+   */
+  private async currentToken(force = false): Promise<string | undefined> {
+    const file = this.conn.tokenFile;
+    if (!file || (!force && Date.now() - this.tokenReadAt < this.tokenMaxAgeMs)) return this.token;
     try {
-      res = await request(`${this.conn.server}${path}`, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.agent, signal: opts.signal });
-    } catch (e) {
-      if (opts.signal?.aborted) throw new CoreError({ code: "CANCELLED", message: `${method} ${path}: cancelled`, cause: e });
-      throw new CoreError({ code: "REGISTRY_UNAVAILABLE", message: `${method} ${path}: cannot reach the API server ${this.conn.server}: ${(e as Error).message}`, cause: e });
+      const t = (await readFile(file, "utf8")).trim();
+      if (t) this.token = t;
+    } catch {
+      // keep the previous token (see above)
     }
+    this.tokenReadAt = Date.now();
+    return this.token;
+  }
+
+  private async send(method: string, path: string, opts: KubeRequestOptions = {}): Promise<Dispatcher.ResponseData> {
+    let body: string | undefined;
+    if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    let token = await this.currentToken();
+    for (let retried = false; ; retried = true) {
+      const headers: Record<string, string> = { accept: "application/json" };
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (body !== undefined) headers["content-type"] = opts.contentType ?? "application/json";
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(`${this.conn.server}${path}`, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher: this.agent, signal: opts.signal });
+      } catch (e) {
+        if (opts.signal?.aborted) throw new CoreError({ code: "CANCELLED", message: `${method} ${path}: cancelled`, cause: e });
+        throw new CoreError({ code: "REGISTRY_UNAVAILABLE", message: `${method} ${path}: cannot reach the API server ${this.conn.server}: ${(e as Error).message}`, cause: e });
+      }
+      if (res.statusCode === 401 && !retried && this.conn.tokenFile) {
+        const fresh = await this.currentToken(true);
+        // Same token again: the 401 is the answer, reported below.
+        if (fresh !== token) {
+          await res.body.dump().catch(() => {});
+          token = fresh;
+          continue;
+        }
+      }
+      return this.checked(method, path, res);
+    }
+  }
+
+  private async checked(method: string, path: string, res: Dispatcher.ResponseData): Promise<Dispatcher.ResponseData> {
     if (res.statusCode >= 300) {
       const text = await res.body.text().catch(() => "");
       let message = text.slice(0, 500);

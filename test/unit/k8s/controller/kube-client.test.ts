@@ -36,7 +36,7 @@ describe("loadKubeConnection", () => {
     const file = join(dir, "config");
     writeFileSync(file, JSON.stringify(cfg));
     const c = await loadKubeConnection({ path: file });
-    expect(c).toEqual({ server: "https://two:6443", ca: "CA-PEM", cert: "CERT", key: "KEY", token: "tok-123", insecure: false, namespace: "apps" });
+    expect(c).toEqual({ server: "https://two:6443", ca: "CA-PEM", cert: "CERT", key: "KEY", token: "tok-123", tokenFile: join(dir, "token"), insecure: false, namespace: "apps" });
     expect((await loadKubeConnection({ path: file, context: "a" })).server).toBe("https://one:6443");
   });
 
@@ -110,6 +110,101 @@ describe("KubeClient", () => {
       expect(seen.url).toContain("resourceVersion=10");
     } finally {
       await k.close();
+      server.close();
+    }
+  });
+});
+
+/**
+ * A stand-in API server that accepts only the bearer tokens in `valid` (401 otherwise) and records
+ * each request's token, method and body.
+ */
+async function standInTokenApi(valid: Set<string>) {
+  const seen: { token: string; method: string; body: string }[] = [];
+  const api = await fakeApi((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      const token = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+      seen.push({ token, method: req.method!, body });
+      const ok = valid.has(token);
+      res.writeHead(ok ? 200 : 401, { "content-type": "application/json" });
+      res.end(JSON.stringify(ok ? { token } : { kind: "Status", code: 401, message: "Unauthorized" }));
+    });
+  });
+  return { ...api, seen };
+}
+
+describe("KubeClient token file (rotated service-account tokens)", () => {
+  test("a 401 re-reads the token file and sends the request once more, body included", async () => {
+    const file = join(dir, "sa-token-401");
+    writeFileSync(file, "old-token\n");
+    const valid = new Set(["old-token"]);
+    const { server, url, seen } = await standInTokenApi(valid);
+    const k = new KubeClient({ server: url, token: "old-token", tokenFile: file });
+    try {
+      expect(await k.get("/a")).toEqual({ token: "old-token" });
+      // Rotation: the kubelet writes a new token and the server stops accepting the old one.
+      writeFileSync(file, "new-token\n");
+      valid.clear();
+      valid.add("new-token");
+      expect(await k.mergePatch("/b", { spec: { x: 1 } })).toEqual({ token: "new-token" });
+      expect(await k.get("/c")).toEqual({ token: "new-token" });
+      expect(seen.map((s) => `${s.method} ${s.token} ${s.body}`)).toEqual([
+        "GET old-token ",
+        'PATCH old-token {"spec":{"x":1}}',
+        'PATCH new-token {"spec":{"x":1}}',
+        "GET new-token ",
+      ]);
+    } finally {
+      await k.close();
+      server.close();
+    }
+  });
+
+  test("a 401 with the same token in the file is reported, not retried; without a token file neither", async () => {
+    const file = join(dir, "sa-token-same");
+    writeFileSync(file, "revoked\n");
+    const { server, url, seen } = await standInTokenApi(new Set());
+    const withFile = new KubeClient({ server: url, token: "revoked", tokenFile: file });
+    const withoutFile = new KubeClient({ server: url, token: "static" });
+    try {
+      const e1 = await withFile.get("/x").catch((e) => e);
+      expect(isCoreError(e1, "AUTH_FAILED")).toBe(true);
+      expect(kubeStatusOf(e1)).toBe(401);
+      const e2 = await withoutFile.get("/y").catch((e) => e);
+      expect(kubeStatusOf(e2)).toBe(401);
+      expect(seen.map((s) => s.token)).toEqual(["revoked", "static"]);
+    } finally {
+      await withFile.close();
+      await withoutFile.close();
+      server.close();
+    }
+  });
+
+  test("the file is re-read once the token is older than tokenMaxAgeMs, and not before", async () => {
+    const file = join(dir, "sa-token-age");
+    writeFileSync(file, "t1\n");
+    const { server, url, seen } = await standInTokenApi(new Set(["t1", "t2", "t3"]));
+    const fresh = new KubeClient({ server: url, token: "t1", tokenFile: file });
+    const aging = new KubeClient({ server: url, token: "t1", tokenFile: file }, { tokenMaxAgeMs: 50 });
+    try {
+      writeFileSync(file, "t2\n");
+      await fresh.get("/default-age");
+      await Bun.sleep(80);
+      await aging.get("/aged");
+      writeFileSync(file, "t3\n");
+      await aging.get("/young");
+      await Bun.sleep(80);
+      await aging.get("/aged-again");
+      // A vanished file keeps the token in hand.
+      rmSync(file);
+      await Bun.sleep(80);
+      await aging.get("/file-gone");
+      expect(seen.map((s) => s.token)).toEqual(["t1", "t2", "t2", "t3", "t3"]);
+    } finally {
+      await fresh.close();
+      await aging.close();
       server.close();
     }
   });
