@@ -7,9 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, mkdtemp, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import {
@@ -57,8 +57,8 @@ import type { KubeClient } from "../client/kube.ts";
 import { kubeStatusOf } from "../client/kube.ts";
 import type { WorkResult } from "./queue.ts";
 import { registryAccessFor, type RegistryAccess } from "./credentials.ts";
-import { verifySource } from "./verify.ts";
-import { KubeEventRecorder, type EventRecorder, type EventType, type InvolvedObject } from "./events.ts";
+import { verifyProviderLabel, verifySource } from "./verify.ts";
+import { KubeEventRecorder, redactSecrets, type EventRecorder, type EventType, type InvolvedObject } from "./events.ts";
 import { SharedBuilds, SharedLookups, type SharedBuild } from "./lookups.ts";
 
 type Obj = Record<string, any>;
@@ -97,6 +97,8 @@ export interface ReconcilerOptions {
    * writes the same statuses with one request and one wait less.
    */
   finalizerRequeueMs?: number;
+  /** The `ObjectLevelWorkloadIdentity` feature gate (`spec.serviceAccountName` with a cloud provider). Default false. */
+  objectLevelWorkloadIdentity?: boolean;
   /** Environment for cloud provider credentials (`AWS_*`, `AZURE_*`, token files). Default `{}`. */
   env?: Record<string, string | undefined>;
   /**
@@ -258,7 +260,25 @@ class LookupFailure extends Error {
   }
 }
 
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+/** An error's text with credentials masked: it ends up in conditions, events and logs others can read. */
+const errText = (e: unknown): string => redactSecrets(e instanceof Error ? e.message : String(e));
+
+/** Conditions with credentials masked in their messages. */
+function redactConditions(c: Condition[]): Condition[] {
+  return c.map((x) => {
+    const message = redactSecrets(x.message);
+    return message === x.message ? x : { ...x, message };
+  });
+}
+
+/**
+ * A signal that aborts with `parent` or after `ms`, and whether the timer fired: each phase of the
+ * source step gets its own `spec.timeout`, so a slow phase is not blamed on the next one.
+ */
+function phaseSignal(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; timedOut: () => boolean } {
+  const timer = AbortSignal.timeout(ms);
+  return { signal: parent ? AbortSignal.any([parent, timer]) : timer, timedOut: () => timer.aborted && !parent?.aborted };
+}
 
 /** The working state of one pass. */
 interface Pass {
@@ -303,12 +323,15 @@ export class OCIRepositoryReconciler {
   private readonly lastUsed = new Map<string, number>();
   /** resourceVersion of this reconciler's last write per object key: older cached copies are not used. */
   private readonly writtenRV = new Map<string, string>();
+  /** `opts.log` with credentials masked. */
+  private readonly log: (msg: string) => void;
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
+    this.log = (msg) => opts.log?.(redactSecrets(msg));
     this.prefix = opts.apiPrefix ?? `/apis/${SOURCE_GROUP}/v1`;
     this.now = opts.now ?? (() => new Date());
-    this.events = opts.events ?? new KubeEventRecorder({ kube: opts.kube, log: opts.log, now: this.now });
+    this.events = opts.events ?? new KubeEventRecorder({ kube: opts.kube, log: this.log, now: this.now });
     this.lookups = opts.lookups ?? new SharedLookups<Resolution>();
     this.builds = opts.builds ?? new SharedBuilds();
   }
@@ -426,7 +449,7 @@ export class OCIRepositoryReconciler {
     const oldConditions = obj.status.conditions ?? [];
 
     if (obj.spec.suspend === true) {
-      this.opts.log?.(`${key}: reconciliation is suspended for this object`);
+      this.log(`${key}: reconciliation is suspended for this object`);
       return this.finish(pass, "empty", undefined, 0);
     }
 
@@ -468,7 +491,7 @@ export class OCIRepositoryReconciler {
   }
 
   private setConditions(pass: Pass, f: (c: Condition[]) => Condition[]): void {
-    pass.status.conditions = f(pass.status.conditions ?? []);
+    pass.status.conditions = redactConditions(f(pass.status.conditions ?? []));
   }
 
   /** Writes what changed since the last write. Intermediate writes fail the pass as upstream's do. */
@@ -522,8 +545,12 @@ export class OCIRepositoryReconciler {
           await store.verify({ ...current, size: undefined });
         } catch (e) {
           disappeared = true;
-          if (isCoreError(e) && e.code === "DIGEST_MISMATCH") {
-            await this.event(pass, "Warning", Reasons.ArtifactVerificationFailed, `failed to verify integrity of artifact: computed digest doesn't match '${current.digest}'`);
+          // Gone between the two checks: nothing to remove. Any other failure (altered, unreadable)
+          // makes the file untrustworthy, so it is reported and rebuilt like a mismatch.
+          const gone = isCoreError(e) && (e.code === "NOT_FOUND" || (e.cause as NodeJS.ErrnoException | undefined)?.code === "ENOENT");
+          if (!gone) {
+            const why = isCoreError(e) && e.code === "DIGEST_MISMATCH" ? `computed digest doesn't match '${current.digest}'` : errText(e);
+            await this.event(pass, "Warning", Reasons.ArtifactVerificationFailed, `failed to verify integrity of artifact: ${why}`);
             try {
               await rm(store.localPath(current), { force: true });
             } catch (re) {
@@ -549,8 +576,9 @@ export class OCIRepositoryReconciler {
   }
 
   private fetchFailed(pass: Pass, reason: string, message: string, kind: "generic" | "stalling" = "generic"): never {
-    this.setConditions(pass, (c) => markTrue(c, FETCH_FAILED, reason, message, pass.set));
-    throw new ReconcileError(kind, reason, message);
+    const text = redactSecrets(message);
+    this.setConditions(pass, (c) => markTrue(c, FETCH_FAILED, reason, text, pass.set));
+    throw new ReconcileError(kind, reason, text);
   }
 
   /** Tag/semver/digest → revision, shared between objects asking the same registry the same question. */
@@ -610,15 +638,21 @@ export class OCIRepositoryReconciler {
     const st = pass.status;
     const url = obj.spec.url;
     if (isFalse(st.conditions, SOURCE_VERIFIED)) this.setConditions(pass, (c) => removeCondition(c, SOURCE_VERIFIED));
-    const timeout = AbortSignal.timeout(parseGoDuration(obj.spec.timeout ?? "60s"));
-    const signal = pass.signal ? AbortSignal.any([pass.signal, timeout]) : timeout;
+    const timeoutSpec = obj.spec.timeout ?? "60s";
+    const timeoutMs = parseGoDuration(timeoutSpec);
+    const timedOutText = (e: unknown, phase: { timedOut: () => boolean }) =>
+      phase.timedOut() ? `timed out after ${timeoutSpec} (spec.timeout)` : errText(e);
+    // Credentials and look-ups share one budget, verification gets its own; the pull has none, as
+    // upstream's (only shutdown aborts it): a large layer on a slow link is not a failure.
+    const lookup = phaseSignal(pass.signal, timeoutMs);
+    const signal = lookup.signal;
 
     let access: RegistryAccess;
     try {
-      access = await registryAccessFor(this.opts.kube, obj, { signal, env: this.opts.env, log: this.opts.log });
+      access = await registryAccessFor(this.opts.kube, obj, { signal, env: this.opts.env, log: this.log, objectLevelWorkloadIdentity: this.opts.objectLevelWorkloadIdentity });
     } catch (e) {
       if (pass.signal?.aborted) throw e;
-      const msg = errText(e);
+      const msg = lookup.timedOut() ? `failed to get credential: ${timedOutText(e, lookup)}` : errText(e);
       if (msg.startsWith(FEATURE_GATE_MESSAGE)) throw new ReconcileError("stalling", Reasons.FeatureGateDisabled, msg);
       await this.traceMissingSecret(pass);
       this.fetchFailed(pass, Reasons.AuthenticationFailed, msg);
@@ -637,9 +671,9 @@ export class OCIRepositoryReconciler {
     } catch (e) {
       if (pass.signal?.aborted) throw e;
       if (e instanceof LookupFailure && e.stage === "tag") {
-        this.fetchFailed(pass, Reasons.ReadOperationFailed, `failed to determine the artifact tag for '${url}': ${e.message}`);
+        this.fetchFailed(pass, Reasons.ReadOperationFailed, `failed to determine the artifact tag for '${url}': ${timedOutText(e, lookup)}`);
       }
-      this.fetchFailed(pass, Reasons.OCIArtifactPullFailed, `failed to determine artifact digest: ${errText(e)}`);
+      this.fetchFailed(pass, Reasons.OCIArtifactPullFailed, `failed to determine artifact digest: ${timedOutText(e, lookup)}`);
     }
     const { revision, digest } = resolved;
     const ref = canonicalRef(repoName, resolved.tag !== undefined ? { tag: resolved.tag } : { digest });
@@ -649,11 +683,12 @@ export class OCIRepositoryReconciler {
         this.setConditions(pass, (c) => removeCondition(c, SOURCE_VERIFIED));
       } else if (verificationDue({ ...obj, status: st }, revision)) {
         let outcome;
+        const verifying = phaseSignal(pass.signal, timeoutMs);
         try {
-          outcome = await verifySource({ kube: this.opts.kube, obj, repo, registryOptions: access.options, digest, revision, signal });
+          outcome = await verifySource({ kube: this.opts.kube, obj, repo, registryOptions: access.options, digest, revision, signal: verifying.signal });
         } catch (e) {
           if (pass.signal?.aborted) throw e;
-          const msg = errText(e);
+          const msg = verifying.timedOut() ? `failed to verify the signature using provider '${verifyProviderLabel(obj)}': ${timedOutText(e, verifying)}` : errText(e);
           this.setConditions(pass, (c) => markFalse(c, SOURCE_VERIFIED, Reasons.VerificationError, msg, set));
           throw new ReconcileError("generic", Reasons.VerificationError, msg);
         }
@@ -668,14 +703,14 @@ export class OCIRepositoryReconciler {
       }
       const spec = obj.spec;
       const buildKey = JSON.stringify([access.key, repoName.registry, repoName.repository, digest, spec.layerSelector?.mediaType ?? null, spec.layerSelector?.operation ?? "extract", spec.ignore ?? null]);
-      return await this.pull(pass, repo, digest, revision, tmp, signal, buildKey);
+      return await this.pull(pass, repo, digest, revision, tmp, pass.signal ?? new AbortController().signal, buildKey);
     } finally {
       // Deferred like upstream: a new revision is announced even when verification or the pull failed.
       if (st.artifact?.revision !== revision) {
         const message = `new revision '${revision}' for '${ref}'`;
         if (st.artifact) this.setConditions(pass, (c) => markTrue(c, ARTIFACT_OUTDATED, Reasons.NewRevision, message, set));
         this.setConditions(pass, (c) => markProgressing(c, `building artifact: ${message}`, { ...set, drift: true }));
-        await this.patch(pass).catch((e) => this.opts.log?.(`${pass.key}: failed to patch: ${errText(e)}`));
+        await this.patch(pass).catch((e) => this.log(`${pass.key}: failed to patch: ${errText(e)}`));
       }
     }
   }
@@ -713,11 +748,19 @@ export class OCIRepositoryReconciler {
     }
     const operation = spec.layerSelector?.operation ?? "extract";
     const metadata = manifest.annotations && Object.keys(manifest.annotations).length > 0 ? { ...manifest.annotations } : undefined;
+    const openBlob = async (): Promise<AsyncIterable<Uint8Array>> => {
+      try {
+        return await repo.fetch(layer!, { signal });
+      } catch (e) {
+        if (pass.signal?.aborted) throw e;
+        return this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to extract the first layer from artifact: ${errText(e)}`);
+      }
+    };
     let result: SourceResult;
     switch (operation) {
       case "extract": {
+        const blob = await openBlob();
         try {
-          const blob = await repo.fetch(layer!, { signal });
           // Upstream extracts without a size limit; the entry cap only bounds inode use.
           await extractTarGz(blob, tmp, { maxSize: -1, skipSymlinks: true, signal });
         } catch (e) {
@@ -739,8 +782,14 @@ export class OCIRepositoryReconciler {
         } catch (e) {
           this.fetchFailed(pass, Reasons.OCIArtifactLayerOperationFailed, `failed to create file to copy layer to: ${errText(e)}`);
         }
+        let blob: AsyncIterable<Uint8Array>;
         try {
-          const blob = await repo.fetch(layer!, { signal });
+          blob = await openBlob();
+        } catch (e) {
+          out.destroy();
+          throw e;
+        }
+        try {
           await pipeline(Readable.from(blob), out);
         } catch (e) {
           out.destroy();
@@ -794,6 +843,11 @@ export class OCIRepositoryReconciler {
       const dirStat = await stat(tmp).catch((e: unknown) => storageFailed(Reasons.StatOperationFailed, `failed to stat source path: ${errText(e)}`));
       if (!dirStat.isDirectory()) storageFailed(Reasons.InvalidPath, `source path '${tmp}' is not a directory`);
       let artifact = store.newArtifact(OCIREPOSITORY_KIND, obj.metadata.namespace, obj.metadata.name, artifactFileName(src.revision), src.revision);
+      try {
+        await mkdir(dirname(store.localPath(artifact)), { recursive: true, mode: 0o700 });
+      } catch (e) {
+        storageFailed(Reasons.DirectoryCreationFailed, `failed to create artifact directory: ${errText(e)}`);
+      }
       if (src.copyFile) {
         try {
           artifact = await store.store(artifact, createReadStream(src.copyFile) as AsyncIterable<Uint8Array>, pass.signal);
@@ -836,7 +890,7 @@ export class OCIRepositoryReconciler {
     if (source && revision) message += `, origin source '${source}', origin revision '${revision}'`;
     if (oldArtifact?.digest !== a.digest) {
       await this.event(pass, "Normal", Reasons.NewArtifact, message, annotations);
-      this.opts.log?.(`${pass.key}: ${message}`);
+      this.log(`${pass.key}: ${message}`);
       return;
     }
     const failTypes = [FETCH_FAILED, STORAGE_OPERATION_FAILED];
@@ -851,7 +905,7 @@ export class OCIRepositoryReconciler {
     const set = pass.set;
     if (failure) {
       await this.event(pass, "Warning", failure.reason, failure.message);
-      this.opts.log?.(`${pass.key}: ${failure.reason}: ${failure.message}`);
+      this.log(`${pass.key}: ${failure.reason}: ${failure.message}`);
     }
     if (pass.annotation !== undefined) st.lastHandledReconcileAt = pass.annotation;
     let c = st.conditions ?? [];
@@ -876,14 +930,14 @@ export class OCIRepositoryReconciler {
       const ready = findCondition(c, READY);
       if (ready?.status !== "True" && !isTrue(c, STALLED)) thrown = new Error(ready?.message ?? "Ready condition is missing");
     }
-    st.conditions = c;
+    st.conditions = redactConditions(c);
     try {
       await this.patch(pass);
     } catch (e) {
       if (kubeStatusOf(e) !== 404) throw e;
     }
     if (thrown) throw thrown;
-    if (!failure && outcome === "success") this.opts.log?.(`${pass.key}: ready, ${st.artifact?.revision}`);
+    if (!failure && outcome === "success") this.log(`${pass.key}: ready, ${st.artifact?.revision}`);
     return result;
   }
 
@@ -931,7 +985,7 @@ export class OCIRepositoryReconciler {
       if (kubeStatusOf(e) !== 404) throw e;
     }
     this.writtenRV.delete(`${involved.namespace}/${involved.name}`);
-    this.opts.log?.(`${involved.namespace}/${involved.name}: deleted artifacts and removed finalizer`);
+    this.log(`${involved.namespace}/${involved.name}: deleted artifacts and removed finalizer`);
     return {};
   }
 }
