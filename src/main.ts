@@ -477,10 +477,10 @@ export function createControllerProgram(s: Streams, env: NodeJS.ProcessEnv, setE
     .addOption(new Option("--log-encoding <encoding>", "json lines or console text").choices(["json", "console"]).default("json"))
     // Accepted so upstream manifests work unchanged; they configure features berth does not have.
     .addOption(new Option("--events-addr <url>").hideHelp())
-    .addOption(new Option("--feature-gates <gates>").hideHelp())
+    .option("--feature-gates <gates>", "comma-separated Gate=true|false: ObjectLevelWorkloadIdentity (not supported yet), CacheSecretsAndConfigMaps (no effect), OptimizedGitClones (Git only)")
     .addOption(new Option("--requeue-dependency <duration>").hideHelp())
     .addOption(new Option("--watch-configs-label-selector <selector>").hideHelp())
-    .addOption(new Option("--default-service-account <name>").hideHelp())
+    .option("--default-service-account <name>", "not supported: must be empty (objects would otherwise use the controller's own identity)")
     .addOption(new Option("--token-cache-max-size <n>").hideHelp())
     .addOption(new Option("--token-cache-max-duration <duration>").hideHelp())
     .addOption(new Option("--kube-api-qps <n>").hideHelp())
@@ -489,8 +489,8 @@ export function createControllerProgram(s: Streams, env: NodeJS.ProcessEnv, setE
     .allowExcessArguments()
     .addHelpText(
       "after",
-      "\nAccepted and ignored (source-controller flags for features berth does not implement): --events-addr, --feature-gates,\n" +
-        "--requeue-dependency, --watch-configs-label-selector, --default-service-account, --token-cache-*, --kube-api-qps,\n" +
+      "\nAccepted and ignored (source-controller flags for features berth does not implement): --events-addr,\n" +
+        "--requeue-dependency, --watch-configs-label-selector, --token-cache-*, --kube-api-qps,\n" +
         "--kube-api-burst, and any other unknown flag such as --helm-* and --ssh-*.\n",
     )
     .configureOutput({ writeOut: (t) => s.out.write(t), writeErr: (t) => s.err.write(t), outputError: (t, write) => write(`✗ ${t.replace(/^error: /, "")}`) })
@@ -523,6 +523,26 @@ interface ControllerFlags {
   healthAddr: string;
   logLevel: "trace" | "debug" | "info" | "error";
   logEncoding: "json" | "console";
+  featureGates?: string;
+  defaultServiceAccount?: string;
+}
+
+/** source-controller's feature gates and their defaults; any other name is rejected, as upstream does. */
+const CONTROLLER_FEATURE_GATES: Readonly<Record<string, boolean>> = { ObjectLevelWorkloadIdentity: false, CacheSecretsAndConfigMaps: false, OptimizedGitClones: true };
+
+/** Parses `--feature-gates A=true,B=false` over the defaults; throws the message of a usage error. */
+export function parseControllerFeatureGates(spec: string | undefined): Record<string, boolean> {
+  const gates = { ...CONTROLLER_FEATURE_GATES };
+  for (const item of (spec ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "")) {
+    const m = /^([^=]+)=(.*)$/.exec(item);
+    if (!m) throw new Error(`--feature-gates: missing bool value for ${item} (use ${item}=true)`);
+    const name = m[1]!.trim();
+    if (!(name in CONTROLLER_FEATURE_GATES)) throw new Error(`--feature-gates: unrecognized feature gate: ${name} (known: ${Object.keys(CONTROLLER_FEATURE_GATES).join(", ")})`);
+    const v = m[2]!.trim();
+    if (!/^(true|false|1|0|t|f)$/i.test(v)) throw new Error(`--feature-gates: invalid value of ${name}=${v}, expected true or false`);
+    gates[name] = /^(true|1|t)$/i.test(v);
+  }
+  return gates;
 }
 
 async function runController(opts: ControllerFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
@@ -540,6 +560,14 @@ async function runController(opts: ControllerFlags, s: Streams, env: NodeJS.Proc
   if (opts.artifactDigestAlgo !== "sha256") throw usage(`--artifact-digest-algo ${opts.artifactDigestAlgo} is not supported; use sha256`);
   const namespace = opts.namespace ?? (opts.watchAllNamespaces ? undefined : env.RUNTIME_NAMESPACE);
   if (!opts.watchAllNamespaces && !namespace) throw usage("--watch-all-namespaces=false needs $RUNTIME_NAMESPACE");
+  let gates: Record<string, boolean>;
+  try {
+    gates = parseControllerFeatureGates(opts.featureGates);
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+  // Ignoring it would let every object without serviceAccountName pull with the controller's identity.
+  if (opts.defaultServiceAccount) throw usage("--default-service-account is not supported by berth; objects would use the controller's own identity. Remove the flag, or set spec.serviceAccountName per object");
   const { startController, parseGoDuration } = await import("./k8s/controller/controller.ts");
   const dur = (flag: string, v: string) => {
     try {
@@ -581,6 +609,7 @@ async function runController(opts: ControllerFlags, s: Streams, env: NodeJS.Proc
       metricsAddr: opts.metricsAddr ?? env.METRICS_ADDR ?? ":8080",
       healthAddr: opts.healthAddr,
       shutdownGraceMs: dur("graceful-shutdown-timeout", opts.gracefulShutdownTimeout),
+      objectLevelWorkloadIdentity: gates.ObjectLevelWorkloadIdentity,
       log,
     });
   } catch (e) {

@@ -55,6 +55,8 @@ export interface ControllerOptions {
   storageAddr?: string;
   /** Host[:port] put in artifact URLs (`--storage-adv-addr`). Default derived from the bound address. */
   storageAdvAddr?: string;
+  /** The `ObjectLevelWorkloadIdentity` feature gate (`--feature-gates`). Default false. */
+  objectLevelWorkloadIdentity?: boolean;
   /** Objects reconciled at once (`--concurrent`). Default 2. */
   concurrent?: number;
   /** First failure retry delay (`--min-retry-delay`). Default 750. */
@@ -254,7 +256,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       latest.delete(key);
       return o;
     };
-    reconciler = new OCIRepositoryReconciler({ kube, store, env, scratchDir, log: (m) => log(m, "info"), takeCached });
+    reconciler = new OCIRepositoryReconciler({ kube, store, env, scratchDir, log: (m) => log(m, "info"), takeCached, objectLevelWorkloadIdentity: opts.objectLevelWorkloadIdentity });
     const swept = await sweepTempFiles(opts.storagePath);
     for (const p of swept) log(`removed leftover temp file ${p}`, "info");
     log(`serving ${opts.storagePath} at ${storageAddress}`);
