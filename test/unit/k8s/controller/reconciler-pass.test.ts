@@ -35,6 +35,7 @@ function fakeKube(spec: Obj, status: Obj = {}) {
   };
   const kube = {
     get: async (path: string) => {
+      if (path.startsWith("/api/v1/namespaces/apps/serviceaccounts/")) return { metadata: { name: path.split("/").pop(), namespace: "apps" } };
       if (path !== PATH) throw new CoreError({ code: "NOT_FOUND", message: `no ${path}`, details: { status: 404 } });
       return structuredClone(obj);
     },
@@ -187,6 +188,21 @@ describe("OCIRepositoryReconciler pass", () => {
     expect(JSON.stringify(events)).not.toContain("s3cret");
     expect(logs.length).toBeGreaterThan(0);
     expect(logs.join("\n")).not.toContain("s3cret");
+  });
+
+  test("ObjectLevelWorkloadIdentity: off stalls FeatureGateDisabled, on reaches berth's not-supported credential error", async () => {
+    const spec = copySpec({ provider: "aws", serviceAccountName: "tenant", url: "oci://012345678901.dkr.ecr.us-east-1.amazonaws.com/apps/podinfo" });
+    const off = fakeKube(spec);
+    const store = new ArtifactStore({ root: await tempDir() });
+    await reconciler(off.kube, store, { resolve: async () => { throw new Error("not reached"); } }).r.reconcile(KEY);
+    expect(off.condition("Stalled")).toMatchObject({ status: "True", reason: "FeatureGateDisabled" });
+    expect(off.condition("FetchFailed")).toBeUndefined();
+
+    const on = fakeKube(spec);
+    const { r } = reconciler(on.kube, store, { resolve: async () => { throw new Error("not reached"); } }, { objectLevelWorkloadIdentity: true });
+    await expect(r.reconcile(KEY)).rejects.toThrow();
+    expect(on.condition("Stalled")).toBeUndefined();
+    expect(on.condition("FetchFailed")).toMatchObject({ reason: "AuthenticationFailed", message: "failed to get credential from aws: object-level workload identity (spec.serviceAccountName) is not supported by berth yet" });
   });
 
   test("a failing blob download reads 'failed to extract the first layer from artifact'", async () => {
