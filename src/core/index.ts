@@ -52,3 +52,6 @@ export {
   type CloudTokenCacheOptions,
 } from "./registry/cloud/index.ts";
 export { cloudCredentials, type CloudCredentialsOptions } from "./registry/cloud/provider.ts";
+export { pause } from "./timers.ts";
+// npm undici's HTTP client, loaded module by module (Bun's built-in copy ignores custom CAs): for the Kubernetes client.
+export { Agent as HttpAgent, request as httpRequest, type Dispatcher as HttpDispatcher, type RequestOptions as HttpRequestOptions } from "./registry/undici.ts";

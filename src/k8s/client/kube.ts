@@ -6,9 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { Agent, request, type Dispatcher } from "../../core/registry/undici.ts";
 import { parse as parseYaml } from "yaml";
-import { CoreError, fail, type ErrorCode } from "../../core/index.ts";
+import { CoreError, fail, type ErrorCode, HttpAgent as Agent, httpRequest as request, type HttpDispatcher as Dispatcher } from "../../core/index.ts";
 
 /** Connection settings taken from a kubeconfig or the in-cluster service account. */
 export interface KubeConnection {

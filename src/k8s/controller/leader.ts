@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { KubeClient } from "../client/kube.ts";
 import { kubeStatusOf } from "../client/kube.ts";
+import { pause } from "../../core/index.ts";
 
 type Obj = Record<string, any>;
 
@@ -192,7 +193,7 @@ export class LeaderElector {
       }
       // Only candidates spread their attempts; the leader renews on a steady beat.
       const wait = this.leading ? t.retryPeriodMs : t.retryPeriodMs * (1 + Math.random() * (RETRY_JITTER - 1));
-      await sleep(wait, signal);
+      await pause(wait, signal);
     }
   }
 
@@ -235,17 +236,4 @@ export class LeaderElector {
     this.current = { record: written.spec ?? record, resourceVersion: written.metadata?.resourceVersion };
     this.observed = { key: JSON.stringify(written.spec ?? record), at: this.now() };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

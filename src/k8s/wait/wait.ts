@@ -4,7 +4,7 @@
  * the OCIRepositories that track a repository tag. One object is followed with list + watch on a
  * `metadata.name` field selector, so the wait reacts to the status patch that settles it.
  */
-import { CoreError, fail, parseArtifactURL, repositoryName, resolveTag } from "../../core/index.ts";
+import { CoreError, fail, parseArtifactURL, pause, repositoryName, resolveTag } from "../../core/index.ts";
 import { KubeClient, kubeStatusOf } from "../client/kube.ts";
 import { effectiveRef, parseOCIRepository, OCIREPOSITORY_GVR, RECONCILE_REQUEST_ANNOTATION, type OCIRepositoryRefSpec } from "../api/ocirepository.ts";
 import { READY, SOURCE_VERIFIED, STALLED } from "../api/reasons.ts";
@@ -231,7 +231,7 @@ async function waitFor(kube: KubeClient, target: WaitTarget, decide: (o: Obj) =>
         // A dropped connection or an overloaded API server is retried until the deadline; a refusal is final.
         if (!(e instanceof CoreError) || e.code !== "REGISTRY_UNAVAILABLE") throw e;
         rv = undefined;
-        await sleep(Math.min(5000, 250 * 2 ** failures++), ac.signal);
+        await pause(Math.min(5000, 250 * 2 ** failures++), ac.signal);
       }
     }
   } finally {
@@ -250,17 +250,6 @@ async function listOrMissing(kube: KubeClient, path: string, signal: AbortSignal
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** An OCIRepository that follows a repository tag. */
 export interface TrackingOCIRepository {

@@ -4,6 +4,7 @@
  */
 import type { KubeClient } from "../client/kube.ts";
 import { kubeStatusOf } from "../client/kube.ts";
+import { pause } from "../../core/index.ts";
 
 type Obj = Record<string, any>;
 
@@ -82,20 +83,8 @@ export class Informer {
         rv = undefined;
         const delay = Math.min(max, base * 2 ** failures) * (0.5 + Math.random());
         failures++;
-        await sleep(delay, signal);
+        await pause(delay, signal);
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
