@@ -63,8 +63,8 @@ export function ocirepositoriesPath(namespace: string): string {
   return `/apis/source.toolkit.fluxcd.io/v1/namespaces/${namespace}/ocirepositories`;
 }
 
-/** The condition `type` of an object, if set. */
-export function conditionOf(obj: Record<string, any>, type: string): Record<string, any> | undefined {
+/** The condition `type` of an object, if set (loosely typed, for assertions). */
+export function conditionOf(obj: Record<string, any>, type: string): any {
   return (obj.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
 }
 
@@ -96,10 +96,14 @@ export async function startFluxTestEnv(opts: FluxTestEnvOptions = {}): Promise<F
   let reg: RegistryServer | undefined;
   let regClient: RegistryClient | undefined;
   const stop = async () => {
-    await Promise.all(controllers.splice(0).map((c) => c.stop().catch(() => undefined)));
-    await regClient?.close();
-    await Promise.all([kube?.stop(), reg?.stop()]);
-    rmSync(work, { recursive: true, force: true });
+    try {
+      // A controller stuck on a broken API server must not keep the servers alive: they are stopped regardless.
+      await Promise.race([Promise.all(controllers.splice(0).map((c) => c.stop().catch(() => undefined))), Bun.sleep(15_000)]);
+      await regClient?.close().catch(() => undefined);
+    } finally {
+      await Promise.all([kube?.stop(), reg?.stop()]);
+      rmSync(work, { recursive: true, force: true });
+    }
   };
   try {
     [kube, reg] = await Promise.all([startKube(opts.kube), startRegistry(opts.registry)]);

@@ -4,8 +4,10 @@ import { join } from "node:path";
 
 /**
  * A shell that runs `"$@"` (after the pid-file argument) as its child and kills it when its own stdin
- * closes: the test process holds the other end of that pipe, so servers die with it even when
- * `bun test` exits without running any hook. The child's pid goes to the pid file, so `stop()` can
+ * closes (SIGTERM, then SIGKILL 5 s later: a kube-apiserver whose etcd is gone does not stop on
+ * SIGTERM, and an orphan would later attach to another test's etcd on a reused port): the test process
+ * holds the other end of that pipe, so servers die with it even when `bun test` exits without running
+ * any hook. The child's pid goes to the pid file, so `stop()` can
  * SIGKILL it when SIGTERM is not enough. Run as `sh -c WATCHDOG watchdog <pidfile> <cmd...>`; the exit
  * code is the child's.
  */
@@ -16,7 +18,7 @@ shift
 child=$!
 echo "$child" >"$pidfile"
 exec 3<&0
-( cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null ) &
+( cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null; sleep 5; kill -KILL "$child" 2>/dev/null ) &
 watcher=$!
 wait "$child"
 code=$?

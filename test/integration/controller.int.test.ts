@@ -1,61 +1,33 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRegistryClient, pushArtifact, type RegistryClient } from "../../src/core/index.ts";
-import { ocirepositoryCRD } from "../../src/k8s/index.ts";
-import { loadKubeConnection } from "../../src/k8s/client/kube.ts";
-import { startController, type RunningController } from "../../src/k8s/controller/controller.ts";
-import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
-import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { pushArtifact } from "../../src/core/index.ts";
+import { kubeFetch, kubeJson, type KubeServer } from "../harness/kube.ts";
+import type { RegistryServer } from "../harness/registry.ts";
+import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
 import { freePort } from "../harness/free-port.ts";
 import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
 
 const NS = "berth-ctl";
 const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
 
+let env: FluxTestEnv;
 let kube: KubeServer;
 let reg: RegistryServer;
-let regClient: RegistryClient;
-let controller: RunningController;
 let work: string;
-const logs: string[] = [];
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "berth-ctl-test-"));
-  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
-  const crdFile = join(work, "crd.yaml");
-  writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
-  await installCRDs(kube, [crdFile]);
-  await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } });
-  regClient = createRegistryClient({ insecure: true });
-  controller = await startController({
-    connection: await loadKubeConnection({ path: kube.kubeconfigPath }),
-    namespace: NS,
-    storagePath: join(work, "storage"),
-    storageAddr: "127.0.0.1:0",
-    concurrent: 2,
-    log: (m) => logs.push(m),
-  });
+  env = await startFluxTestEnv({ namespaces: [NS], prefix: "berth-ctl-test-" });
+  ({ kube, reg, work } = env);
+  await env.startController({ namespace: NS, storagePath: join(work, "storage") });
 }, 120_000);
 
-afterAll(async () => {
-  await controller?.stop();
-  await regClient?.close();
-  await Promise.all([kube?.stop(), reg?.stop()]);
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => env?.stop());
 
 /** Pushes a directory holding `files` as `<repo>:<tag>`; resolves to the manifest digest. */
-async function push(repo: string, tag: string, files: Record<string, string>): Promise<string> {
-  const dir = mkdtempSync(join(work, "src-"));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const res = await pushArtifact(dir, regClient.repository({ registry: reg.host, repository: repo }), tag, {
-    metadata: { source: "https://example.com/repo.git", revision: `main@sha1:${"a".repeat(40)}` },
-  });
-  return res.descriptor.digest;
-}
+const push = (repo: string, tag: string, files: Record<string, string>) =>
+  env.push(repo, tag, files, { source: "https://example.com/repo.git", revision: `main@sha1:${"a".repeat(40)}` });
 
 function ocirepo(name: string, url: string, tag: string, interval = "10m") {
   return {
@@ -66,23 +38,11 @@ function ocirepo(name: string, url: string, tag: string, interval = "10m") {
   };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}; last error: ${String(last)}\ncontroller log:\n${logs.join("\n")}`);
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) =>
+  harnessWaitFor(what, probe, { timeoutMs, intervalMs: 100, context: () => `controller log:\n${env.logs.join("\n")}` });
 
 const getObj = (name: string) => kubeJson(kube, `${COLLECTION}/${name}`);
-const cond = (o: Record<string, any>, type: string) => (o.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
+const cond = conditionOf;
 
 async function untar(bytes: Uint8Array): Promise<Record<string, string>> {
   const dir = mkdtempSync(join(work, "untar-"));
@@ -210,7 +170,7 @@ describe("berth --controller against a real API server and registry", () => {
     await waitFor("first revision", async () => ((await getObj("ticker")).status?.artifact?.revision === `main@${d1}` ? true : undefined));
     const dir = mkdtempSync(join(work, "src-"));
     writeFileSync(join(dir, "a.yaml"), "a: 2\n");
-    const d2 = (await pushArtifact(dir, regClient.repository({ registry: reg.host, repository: "apps/ticker" }), "main", { metadata: { annotations: { team: "x" } } })).descriptor.digest;
+    const d2 = (await pushArtifact(dir, env.regClient.repository({ registry: reg.host, repository: "apps/ticker" }), "main", { metadata: { annotations: { team: "x" } } })).descriptor.digest;
     const o = await waitFor("revision after interval", async () => {
       const x = await getObj("ticker");
       return x.status?.artifact?.revision === `main@${d2}` ? x : undefined;

@@ -277,3 +277,37 @@ describe("peer tools built by scripts/setup", () => {
     expect(sha256(res.stdout)).toBe(image.manifestDigest);
   }, T);
 });
+
+test("the watchdog kills a server that ignores SIGTERM once the test process's end of its stdin closes", async () => {
+  const { WATCHDOG } = await import("../harness/process.ts");
+  const { readFileSync } = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "berth-watchdog-"));
+  try {
+    const pidFile = join(dir, "child.pid");
+    const proc = Bun.spawn(["/bin/sh", "-c", WATCHDOG, "watchdog", pidFile, "/bin/sh", "-c", 'trap "" TERM; while :; do sleep 0.1; done'], { stdin: "pipe" });
+    let pid = 0;
+    for (let i = 0; i < 50 && !pid; i++) {
+      await Bun.sleep(50);
+      pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : 0;
+    }
+    expect(pid).toBeGreaterThan(0);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    proc.stdin.end();
+    await Bun.sleep(2000);
+    expect(alive()).toBe(true); // SIGTERM is ignored…
+    const t0 = Date.now();
+    while (alive() && Date.now() - t0 < 10_000) await Bun.sleep(100);
+    expect(alive()).toBe(false); // …so SIGKILL follows
+    await proc.exited;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 20_000);
