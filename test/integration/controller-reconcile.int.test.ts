@@ -6,16 +6,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRegistryClient, fetchImageManifest, pushArtifact, type RegistryClient, type RegistryClientOptions } from "../../src/core/index.ts";
-import { ocirepositoryCRD } from "../../src/k8s/index.ts";
-import { KubeClient, loadKubeConnection } from "../../src/k8s/client/kube.ts";
+import { KubeClient } from "../../src/k8s/client/kube.ts";
 import { OCIRepositoryReconciler } from "../../src/k8s/controller/reconciler.ts";
 import { ArtifactStore } from "../../src/k8s/storage/artifact-store.ts";
 import { ArtifactFileServer } from "../../src/k8s/storage/file-server.ts";
-import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
+import { kubeFetch, kubeJson, type KubeServer } from "../harness/kube.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { startFluxTestEnv, type FluxTestEnv } from "../harness/flux-env.ts";
 
 const NS = "berth-rec";
 const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
@@ -49,6 +48,7 @@ class RecordingKube extends KubeClient {
   }
 }
 
+let env: FluxTestEnv;
 let kube: KubeServer;
 let reg: RegistryServer;
 let regClient: RegistryClient;
@@ -61,14 +61,9 @@ let work: string;
 const logs: string[] = [];
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "berth-rec-test-"));
-  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
-  const crdFile = join(work, "crd.yaml");
-  writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
-  await installCRDs(kube, [crdFile]);
-  await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } });
-  regClient = createRegistryClient({ insecure: true });
-  client = new RecordingKube(await loadKubeConnection({ path: kube.kubeconfigPath }));
+  env = await startFluxTestEnv({ namespaces: [NS], prefix: "berth-rec-test-" });
+  ({ kube, reg, regClient, work } = env);
+  client = new RecordingKube(env.conn);
   const root = join(work, "storage");
   mkdirSync(root);
   server = new ArtifactFileServer({ root });
@@ -88,11 +83,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reconciler?.close();
-  await regClient?.close();
   await server?.close(1000);
   await client?.close();
-  await Promise.all([kube?.stop(), reg?.stop()]);
-  if (work) rmSync(work, { recursive: true, force: true });
+  await env?.stop();
 });
 
 async function push(repo: string, tag: string, files: Record<string, string>, r: RegistryServer = reg): Promise<string> {
