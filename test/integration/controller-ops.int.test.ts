@@ -6,58 +6,42 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRegistryClient, pushArtifact, type RegistryClient } from "../../src/core/index.ts";
-import { ocirepositoryCRD } from "../../src/k8s/index.ts";
-import { loadKubeConnection, type KubeConnection } from "../../src/k8s/client/kube.ts";
-import { startController, type ControllerOptions, type RunningController } from "../../src/k8s/controller/controller.ts";
+import { pushArtifact, type RegistryClient } from "../../src/core/index.ts";
+import type { ControllerOptions, RunningController } from "../../src/k8s/controller/controller.ts";
 import { leaseName } from "../../src/k8s/controller/leader.ts";
-import { installCRDs, kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube.ts";
-import { startRegistry, type RegistryServer } from "../harness/registry.ts";
+import { kubeFetch, kubeJson, type KubeServer } from "../harness/kube.ts";
+import type { RegistryServer } from "../harness/registry.ts";
+import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
 import { freePort } from "../harness/free-port.ts";
 import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
 
+let env: FluxTestEnv;
 let kube: KubeServer;
 let reg: RegistryServer;
 let regClient: RegistryClient;
-let conn: KubeConnection;
 let work: string;
-const running: RunningController[] = [];
 const logs: string[] = [];
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "berth-ctl-ops-"));
-  [kube, reg] = await Promise.all([startKube(), startRegistry()]);
-  const crdFile = join(work, "crd.yaml");
-  writeFileSync(crdFile, JSON.stringify(ocirepositoryCRD()));
-  await installCRDs(kube, [crdFile]);
-  for (const ns of ["le", "shard", "kill", "term"]) {
-    await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
-  }
-  regClient = createRegistryClient({ insecure: true });
-  conn = await loadKubeConnection({ path: kube.kubeconfigPath });
+  env = await startFluxTestEnv({ namespaces: ["le", "shard", "kill", "term"], prefix: "berth-ctl-ops-" });
+  ({ kube, reg, regClient, work } = env);
 }, 120_000);
 
 afterAll(async () => {
   console.log(logs.filter((l) => l.startsWith("[measure]")).join("\n"));
-  await Promise.all(running.map((c) => c.stop()));
-  await regClient?.close();
-  await Promise.all([kube?.stop(), reg?.stop()]);
-  if (work) rmSync(work, { recursive: true, force: true });
+  await env?.stop();
 });
 
-async function start(id: string, opts: Partial<ControllerOptions>): Promise<RunningController> {
-  const c = await startController({
-    connection: conn,
+/** A controller with its own storage and log prefix; stopped with the environment. */
+const start = (id: string, opts: Partial<ControllerOptions>): Promise<RunningController> =>
+  env.startController({
     storagePath: join(work, `storage-${id}`),
-    storageAddr: "127.0.0.1:0",
+    metricsAddr: undefined,
+    healthAddr: undefined,
     log: (m, level) => logs.push(`[${id}] ${level ?? "info"} ${m}`),
     ...opts,
   });
-  running.push(c);
-  return c;
-}
 
 async function push(repo: string, tag: string, files: Record<string, string | Uint8Array>): Promise<string> {
   const dir = mkdtempSync(join(work, "src-"));
@@ -69,7 +53,7 @@ async function push(repo: string, tag: string, files: Record<string, string | Ui
 
 const coll = (ns: string) => `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`;
 const leasePath = (ns: string, name: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${name}`;
-const cond = (o: Record<string, any>, type: string) => (o.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
+const cond = conditionOf;
 
 async function create(ns: string, name: string, repo: string, tag: string, labels: Record<string, string> = {}) {
   await kubeJson(kube, coll(ns), {
@@ -82,20 +66,8 @@ async function create(ns: string, name: string, repo: string, tag: string, label
   });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}; last error: ${String(last)}\ncontroller log:\n${logs.slice(-60).join("\n")}`);
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 100) =>
+  harnessWaitFor(what, async () => probe(), { timeoutMs, intervalMs: everyMs, context: () => `controller log:\n${logs.slice(-60).join("\n")}` });
 
 const ready = (ns: string, name: string, pred: (o: Record<string, any>) => boolean = () => true) =>
   waitFor(`${ns}/${name} Ready`, async () => {
