@@ -273,31 +273,31 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     cmd
       .option("--kubeconfig <file>", "kubeconfig to use; default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
       .option("--context <name>", "kubeconfig context; default its current-context");
+  /** `wait` and `reconcile` name one OCIRepository and print an outcome. */
+  const objectFlags = (cmd: Command): Command =>
+    kubeFlags(cmd)
+      .option("-n, --namespace <ns>", "namespace of the object; default the kubeconfig context's, else default")
+      .option("-o, --output <format>", "print the outcome as json or yaml on stdout")
+      .option("-q, --quiet", "print only errors", false);
 
-  kubeFlags(
+  objectFlags(
     program
       .command("wait")
       .argument("[object]", "ocirepository/<namespace>/<name>, or ocirepository/<name> with -n")
       .description("Wait until an OCIRepository serves a revision (exit 0 ready, 4 not found, 7 verification failed, 9 timeout, 10 stalled)")
       .option("--for-revision <revision>", "a digest (sha256:…, matches <tag>@sha256:…) or a full revision (<tag>@sha256:…)")
-      .option("--timeout <duration>", "give up after this long (Go duration: 30s, 5m, 1h); exit 9", "5m")
-      .option("-n, --namespace <ns>", "namespace of the object; default the kubeconfig context's, else default")
-      .option("-o, --output <format>", "print the outcome as json or yaml on stdout")
-      .option("-q, --quiet", "print only errors", false),
+      .option("--timeout <duration>", "give up after this long (Go duration: 30s, 5m, 1h); exit 9", "5m"),
   )
     .addHelpText("after", "\nExamples:\n  berth wait ocirepository/flux-system/app --for-revision sha256:3b1f…\n  berth wait ocirepository/app -n prod --for-revision production@sha256:3b1f… --timeout 2m -o json\n")
     .action((obj, opts) => done(import("./cli/commands/wait.ts").then((m) => m.run(obj, opts, s, env))));
 
-  kubeFlags(
+  objectFlags(
     program
       .command("reconcile")
       .argument("[object]", "ocirepository/<namespace>/<name>, or ocirepository/<name> with -n")
       .description("Ask the controller to reconcile an OCIRepository now (reconcile.fluxcd.io/requestedAt), as flux reconcile does")
       .option("--wait", "wait until the request is handled (exit codes as berth wait)", false)
-      .option("--timeout <duration>", "with --wait: give up after this long; exit 9", "5m")
-      .option("-n, --namespace <ns>", "namespace of the object; default the kubeconfig context's, else default")
-      .option("-o, --output <format>", "print the outcome as json or yaml on stdout")
-      .option("-q, --quiet", "print only errors", false),
+      .option("--timeout <duration>", "with --wait: give up after this long; exit 9", "5m"),
   )
     .addHelpText("after", "\nExamples:\n  berth reconcile ocirepository/flux-system/app --wait\n")
     .action((obj, opts) => done(import("./cli/commands/reconcile.ts").then((m) => m.run(obj, opts, s, env))));
