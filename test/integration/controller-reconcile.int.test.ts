@@ -106,7 +106,9 @@ async function create(name: string, spec: Obj): Promise<Obj> {
 const getObj = (name: string) => kubeJson(kube, `${COLLECTION}/${name}`);
 const patchObj = (name: string, body: Obj) => kubeJson(kube, `${COLLECTION}/${name}`, { method: "PATCH", contentType: "application/merge-patch+json", body });
 const requestReconcile = (name: string) => patchObj(name, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": new Date().toISOString() + Math.random() } } });
-const reconcile = (name: string) => reconciler.reconcile(`${NS}/${name}`);
+// Bounded: a pass that hangs fails its test with a message instead of running into the test timeout
+// (after which bun kills the servers this file shares, failing every test after it).
+const reconcile = (name: string) => reconciler.reconcile(`${NS}/${name}`, AbortSignal.timeout(30_000));
 
 /** Conditions without their times, in list order. */
 const conds = (status: Obj | undefined) =>
@@ -135,7 +137,7 @@ const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).diges
 
 /** What kustomize-controller does with status.artifact: download, check the digest, untar. */
 async function consume(artifact: Obj): Promise<Record<string, string>> {
-  const res = await fetch(artifact.url);
+  const res = await fetch(artifact.url, { signal: AbortSignal.timeout(20_000) });
   expect(res.status).toBe(200);
   const bytes = new Uint8Array(await res.arrayBuffer());
   expect(sha256(bytes)).toBe(artifact.digest);
