@@ -284,11 +284,11 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     program
       .command("wait")
       .argument("[object]", "ocirepository/<namespace>/<name>, or ocirepository/<name> with -n")
-      .description("Wait until an OCIRepository serves a revision (exit 0 ready, 4 not found, 7 verification failed, 9 timeout, 10 stalled)")
-      .option("--for-revision <revision>", "a digest (sha256:…, matches <tag>@sha256:…) or a full revision (<tag>@sha256:…)")
+      .description("Wait until an OCIRepository is Ready, or serves a given revision (exit 0 ready, 4 not found, 7 verification failed, 9 timeout, 10 stalled)")
+      .option("--for-revision <revision>", "a digest (sha256:…, matches <tag>@sha256:…) or a full revision (<tag>@sha256:…); without it, wait until Ready")
       .option("--timeout <duration>", "give up after this long (Go duration: 30s, 5m, 1h); exit 9", "5m"),
   )
-    .addHelpText("after", "\nExamples:\n  berth wait ocirepository/flux-system/app --for-revision sha256:3b1f…\n  berth wait ocirepository/app -n prod --for-revision production@sha256:3b1f… --timeout 2m -o json\n")
+    .addHelpText("after", "\nExamples:\n  berth wait ocirepository/flux-system/app\n  berth wait ocirepository/flux-system/app --for-revision sha256:3b1f…\n  berth wait ocirepository/app -n prod --for-revision production@sha256:3b1f… --timeout 2m -o json\n")
     .action((obj, opts) => done(import("./cli/commands/wait.ts").then((m) => m.run(obj, opts, s, env))));
 
   objectFlags(

@@ -101,6 +101,11 @@ describe("berth wait / reconcile / promote against a real API server, registry a
     const byRevision = await cli(["wait", "ocirepository/web-prod", "-n", NS, "--for-revision", `production@${stagingDigest}`, "--timeout", "30s", ...kubeArgs(), "-o", "json"]);
     expect(byRevision.code).toBe(0);
     expect(JSON.parse(byRevision.out)).toMatchObject({ namespace: NS, name: "web-prod", status: "ready", revision: `production@${stagingDigest}` });
+    // Without --for-revision: Ready for the current generation, whatever the revision (kubectl wait's way).
+    const anyRevision = await cli(["wait", `ocirepository/${NS}/web-prod`, "--timeout", "30s", ...kubeArgs()]);
+    expect(anyRevision.code).toBe(0);
+    expect(anyRevision.err).toContain(`► waiting for ocirepository/${NS}/web-prod to be Ready`);
+    expect(anyRevision.err).toContain(`✔ ocirepository/${NS}/web-prod reports revision production@${stagingDigest}`);
   }, 60_000);
 
   test("wait for a digest the object never gets times out with exit 9", async () => {

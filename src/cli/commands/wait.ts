@@ -92,7 +92,7 @@ export function reportWait(log: Logger, t: WaitTarget, r: WaitResult, want: stri
       log.failure(r.message ?? `${name} not found`);
       return;
     case "timeout":
-      log.failure(`timed out after ${timeout} waiting for ${name} to report ${want}; it reports ${r.revision ?? "no artifact"}${why ? ` (${why})` : ""}`);
+      log.failure(`timed out after ${timeout} waiting for ${name} to ${want ? `report ${want}` : "be Ready"}; it reports ${r.revision ?? "no artifact"}${why ? ` (${why})` : ""}`);
       return;
     case "failed":
       log.failure(`${name} failed${why ? `: ${why}` : ""}`);
@@ -108,21 +108,22 @@ export function waitJSON(t: WaitTarget, r: WaitResult, want: string) {
 }
 
 /**
- * `berth wait ocirepository/<ns>/<name> --for-revision <digest|revision>`: follows the object until
- * it serves that revision (Ready=True for its current generation). Exit 0 ready, 4 not found,
+ * `berth wait ocirepository/<ns>/<name> [--for-revision <digest|revision>]`: follows the object until
+ * it serves that revision, or any revision without the flag (Ready=True for its current generation). Exit 0 ready, 4 not found,
  * 9 timeout, 7 signature verification failed, 10 stalled.
  */
 export async function run(arg: string | undefined, f: WaitFlags, s: Streams, env: NodeJS.ProcessEnv): Promise<number> {
   const format = parseFormat(f.output);
-  const want = f.forRevision;
-  if (!want) fail("USAGE", "--for-revision is required: a digest (sha256:…) or a full revision (<tag>@sha256:…)");
+  // Without --for-revision: any revision, once Ready=True for the current generation.
+  const want = f.forRevision ?? "";
+  if (f.forRevision === "") fail("USAGE", "--for-revision needs a value: a digest (sha256:…) or a full revision (<tag>@sha256:…)");
   if (want.startsWith("sha256:") && digestOfRevision(want) !== want) fail("USAGE", `--for-revision ${want} is not a sha256 digest (sha256: and 64 lower-case hex digits)`);
   const timeoutMs = parseWaitTimeout(f.timeout);
   const kube = await connectKube(f, env);
   try {
     const target = parseObjectArg(arg, f.namespace, kube.conn.namespace);
     const log = new Logger(s, f.quiet || format !== "human");
-    log.action(`waiting for ${objectName(target)} to report revision ${want}`);
+    log.action(want ? `waiting for ${objectName(target)} to report revision ${want}` : `waiting for ${objectName(target)} to be Ready`);
     const r = await waitForRevision(kube, target, want, { timeoutMs, signal: s.signal, onUpdate: format === "human" && !f.quiet ? (u) => log.raw(updateLine(u)) : undefined });
     if (format === "human") reportWait(log, target, r, want, f.timeout ?? "5m");
     else await printResult(s, format, waitJSON(target, r, want));

@@ -68,7 +68,8 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
  */
 export function revisionMatches(revision: string | undefined, want: string): boolean {
   if (!revision) return false;
-  if (revision === want) return true;
+  // "" is "any revision": waiting for Ready, as `kubectl wait --for=condition=Ready` does.
+  if (revision === want || want === "") return true;
   if (!DIGEST.test(want)) return false;
   return revision.endsWith(`@${want}`) || revision.endsWith(`/${want.slice("sha256:".length)}`);
 }

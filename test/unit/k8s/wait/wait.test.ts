@@ -15,6 +15,8 @@ describe("revisionMatches", () => {
     { name: "full revision other tag", revision: `staging@${D1}`, want: `prod@${D1}`, match: false },
     { name: "full revision vs bare digest revision", revision: D1, want: `prod@${D1}`, match: false },
     { name: "no revision yet", revision: undefined, want: D1, match: false },
+    { name: "any revision (no --for-revision)", revision: `prod@${D1}`, want: "", match: true },
+    { name: "any revision, but none yet", revision: undefined, want: "", match: false },
     { name: "upper-case digest is not a digest", revision: `prod@${D1}`, want: D1.toUpperCase(), match: false },
   ];
   for (const c of cases) test(c.name, () => expect(revisionMatches(c.revision, c.want)).toBe(c.match));
