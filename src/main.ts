@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { CoreError, isCoreError } from "./core/errors.ts";
 import { EXIT_CODES } from "./cli/exit-codes.ts";
-import { withRegistryFlags } from "./cli/flags.ts";
+import { withIdentityPolicyFlags, withKeylessSignFlags, withRegistryFlags, withSignAfterFlags } from "./cli/flags.ts";
 import { VERSION } from "./cli/version.ts";
 import type { Streams } from "./cli/output.ts";
 import type { RegistryFlags } from "./cli/flags.ts";
@@ -60,24 +60,20 @@ export function createProgram(s: Streams, env: NodeJS.ProcessEnv, setExit: (n: n
   const push = program.command("push").description("Push artifacts to a registry or OCI layout");
   withRegistryFlags(
     buildFlags(
-      push
-        .command("artifact")
-        .argument("[url]", "oci://<registry>/<repo>:<tag> or oci-layout://<dir>:<tag>")
-        .description("Package a directory or file as a Flux artifact and push it")
-        .option("-f, --path <path>", "directory or file to package; - reads stdin")
-        .option("--source <url>", "the source address, e.g. the Git URL (org.opencontainers.image.source)")
-        .option("--revision <rev>", "the source revision as <branch|tag>@sha1:<commit> (org.opencontainers.image.revision)")
-        .option("-a, --annotations <key=value>", "extra manifest annotation; repeatable", collect)
-        .option("--reproducible", "set the created annotation to the Unix epoch, so the same tree gives the same digest", false)
-        .addOption(new Option("--media-types <profile>", "flux: Flux media types; docker: RFC-0003's Docker types for registries that reject custom ones").choices(["flux", "docker"]).default("flux"))
-        .addOption(new Option("--config-profile <profile>", "config blob shape: flux-2.9 (default) or flux-2.8").choices(["flux-2.9", "flux-2.8"]))
-        .option("--sign", "after pushing, sign the pushed digest with --key, or keyless without it (as berth sign artifact)", false)
-        .option("--key <file>", "with --sign: cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
-        .option("--identity-token <token|file>", "with --sign, keyless (no --key): OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
-        .option("--fulcio-url <url>", "with --sign, keyless: Fulcio instance (default https://fulcio.sigstore.dev)")
-        .option("--rekor-url <url>", "with --sign, keyless: Rekor v1 instance (default https://rekor.sigstore.dev)")
-        .option("--trusted-root <file>", "with --sign, keyless: trusted_root.json to check the new signature against before pushing; default the embedded public-good root for the public-good instances")
-        .addOption(new Option("--sign-format <format>", "with --sign: bundle (cosign v3 referrer, default) or legacy (sha256-<hex>.sig image)").choices(["bundle", "legacy"]))
+      withSignAfterFlags(
+        push
+          .command("artifact")
+          .argument("[url]", "oci://<registry>/<repo>:<tag> or oci-layout://<dir>:<tag>")
+          .description("Package a directory or file as a Flux artifact and push it")
+          .option("-f, --path <path>", "directory or file to package; - reads stdin")
+          .option("--source <url>", "the source address, e.g. the Git URL (org.opencontainers.image.source)")
+          .option("--revision <rev>", "the source revision as <branch|tag>@sha1:<commit> (org.opencontainers.image.revision)")
+          .option("-a, --annotations <key=value>", "extra manifest annotation; repeatable", collect)
+          .option("--reproducible", "set the created annotation to the Unix epoch, so the same tree gives the same digest", false)
+          .addOption(new Option("--media-types <profile>", "flux: Flux media types; docker: RFC-0003's Docker types for registries that reject custom ones").choices(["flux", "docker"]).default("flux"))
+          .addOption(new Option("--config-profile <profile>", "config blob shape: flux-2.9 (default) or flux-2.8").choices(["flux-2.9", "flux-2.8"])),
+        "after pushing",
+      )
         .option("-o, --output <format>", "print the result as json or yaml on stdout")
         .option("-q, --quiet", "print only errors", false),
     ),
@@ -117,18 +113,14 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
 
   const tag = program.command("tag").description("Tag artifacts");
   withRegistryFlags(
-    tag
-      .command("artifact")
-      .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest>")
-      .description("Add tags to an existing artifact (e.g. promote staging to production)")
-      .option("--tag <tags>", "new tag; repeatable, comma-separated", collect)
-      .option("--sign", "after tagging, sign the artifact's digest with --key, or keyless without it (as berth sign artifact)", false)
-      .option("--key <file>", "with --sign: cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
-      .option("--identity-token <token|file>", "with --sign, keyless (no --key): OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
-      .option("--fulcio-url <url>", "with --sign, keyless: Fulcio instance (default https://fulcio.sigstore.dev)")
-      .option("--rekor-url <url>", "with --sign, keyless: Rekor v1 instance (default https://rekor.sigstore.dev)")
-      .option("--trusted-root <file>", "with --sign, keyless: trusted_root.json to check the new signature against before pushing; default the embedded public-good root for the public-good instances")
-      .addOption(new Option("--sign-format <format>", "with --sign: bundle (cosign v3 referrer, default) or legacy (sha256-<hex>.sig image)").choices(["bundle", "legacy"]))
+    withSignAfterFlags(
+      tag
+        .command("artifact")
+        .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest>")
+        .description("Add tags to an existing artifact (e.g. promote staging to production)")
+        .option("--tag <tags>", "new tag; repeatable, comma-separated", collect),
+      "after tagging",
+    )
       .option("-o, --output <format>", "print the result as json or yaml on stdout")
       .option("-q, --quiet", "print only errors", false),
   )
@@ -137,24 +129,23 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
 
   const list = program.command("list").alias("ls").description("List artifacts");
   withRegistryFlags(
-    list
-      .command("artifacts")
-      .alias("artifact")
-      .argument("[url]", "oci://<registry>/<repo> or oci-layout://<dir>")
-      .description("List the tags of a repository with their digest, source and revision")
-      .option("--filter-semver <constraint>", "keep only semver tags matching this constraint, e.g. '>=1.0.0' or '1.x'")
-      .option("--filter-regex <regex>", "keep only tags matching this RE2 regex (unanchored)")
-      .option("--all", "also show signature, attestation, SBOM and referrer tags", false)
-      .addOption(new Option("--sort <order>", "semver: newest version first; flux: descending string order").choices(["semver", "flux"]).default("semver"))
-      .option("--wide", "add a CREATED column", false)
-      .option("--signed", "add a SIGNED column: present when a cosign signature (bundle or legacy) is stored, - otherwise", false)
-      .option("--verify-key <file>", "add a SIGNED column verified against this cosign.pub: verified, invalid or unsigned; repeatable", collect)
-      .option("--certificate-identity <identity>", "keyless SIGNED column: exact certificate SAN (email or URI); with --certificate-oidc-issuer[-regexp]")
-      .option("--certificate-identity-regexp <regex>", "keyless SIGNED column: RE2 regex the certificate SAN must match (unanchored)")
-      .option("--certificate-oidc-issuer <url>", "keyless SIGNED column: exact OIDC issuer in the certificate")
-      .option("--certificate-oidc-issuer-regexp <regex>", "keyless SIGNED column: RE2 regex the OIDC issuer must match (unanchored)")
-      .option("--trusted-root <file>", "keyless SIGNED column: Sigstore trusted_root.json; default the public-good root embedded in berth")
-      .option("-o, --output <format>", "print json or yaml instead of the table"),
+    withIdentityPolicyFlags(
+      list
+        .command("artifacts")
+        .alias("artifact")
+        .argument("[url]", "oci://<registry>/<repo> or oci-layout://<dir>")
+        .description("List the tags of a repository with their digest, source and revision")
+        .option("--filter-semver <constraint>", "keep only semver tags matching this constraint, e.g. '>=1.0.0' or '1.x'")
+        .option("--filter-regex <regex>", "keep only tags matching this RE2 regex (unanchored)")
+        .option("--all", "also show signature, attestation, SBOM and referrer tags", false)
+        .addOption(new Option("--sort <order>", "semver: newest version first; flux: descending string order").choices(["semver", "flux"]).default("semver"))
+        .option("--wide", "add a CREATED column", false)
+        .option("--signed", "add a SIGNED column: present when a cosign signature (bundle or legacy) is stored, - otherwise", false)
+        .option("--verify-key <file>", "add a SIGNED column verified against this cosign.pub: verified, invalid or unsigned; repeatable", collect)
+        .option("--trusted-root <file>", "keyless SIGNED column: Sigstore trusted_root.json; default the public-good root embedded in berth")
+        .option("-o, --output <format>", "print json or yaml instead of the table"),
+      "keyless SIGNED column (with --certificate-oidc-issuer[-regexp])",
+    ),
   )
     .addHelpText("after", "\nExamples:\n  berth list artifacts oci://ghcr.io/org/app-config --filter-semver '>=1.0.0'\n  berth list artifacts oci-layout://./out -o json\n")
     .action((url, opts) => done(import("./cli/commands/list.ts").then((m) => m.run(url, opts, s, env))));
@@ -191,57 +182,54 @@ SOURCE_DATE_EPOCH, when set, fixes the created annotation (like --reproducible, 
     .action((url, opts) => done(import("./cli/commands/resolve.ts").then((m) => m.run(url, opts, s, env))));
 
   withRegistryFlags(
-    program
-      .command("ui")
-      .argument("[url]", "oci://<registry>/<repo>[:tag] or oci-layout://<dir>[:tag] to open first")
-      .description("Browse repositories, tags, artifacts and diffs, promote and sign tags, and watch OCIRepositories in a cluster, in a terminal UI (also: berth with no arguments)")
-      .option("--kubeconfig <file>", "kubeconfig for the cluster screen (c); default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
-      .option("--context <name>", "kubeconfig context to start with; default its current-context")
-      .option("--key <file>", "cosign.key or PEM private key for S (sign); password from COSIGN_PASSWORD, else asked in the UI")
-      .option("--identity-token <token|file>", "S without --key, keyless: OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
-      .option("--fulcio-url <url>", "S keyless: Fulcio instance; default https://fulcio.sigstore.dev")
-      .option("--rekor-url <url>", "S keyless: Rekor v1 instance; default https://rekor.sigstore.dev")
-      .option("--trusted-root <file>", "S keyless: trusted_root.json to check new signatures against; default the embedded public-good root for the public-good instances")
-      .option("--verify-key <file>", "p (promote): verify the source's signatures with this public key before planning; repeatable", collect),
+    withKeylessSignFlags(
+      program
+        .command("ui")
+        .argument("[url]", "oci://<registry>/<repo>[:tag] or oci-layout://<dir>[:tag] to open first")
+        .description("Browse repositories, tags, artifacts and diffs, promote and sign tags, and watch OCIRepositories in a cluster, in a terminal UI (also: berth with no arguments)")
+        .option("--kubeconfig <file>", "kubeconfig for the cluster screen (c); default $KUBECONFIG, ~/.kube/config, then the in-cluster service account")
+        .option("--context <name>", "kubeconfig context to start with; default its current-context")
+        .option("--key <file>", "cosign.key or PEM private key for S (sign); password from COSIGN_PASSWORD, else asked in the UI")
+        .option("--verify-key <file>", "p (promote): verify the source's signatures with this public key before planning; repeatable", collect),
+      "S without --key, keyless",
+    ),
   )
     .addHelpText("after", "\nKeys: j/k move, enter open, / filter, d diff, p promote, S sign, c cluster, ? help, q back.\n\nExamples:\n  berth ui oci://ghcr.io/org/app-config\n  berth ui oci-layout://./out\n  berth ui --context prod --key cosign.key --verify-key cosign.pub\n")
     .action((url, opts, cmd: Command) => done(startUi(url, { ...opts, timeout: cmd.getOptionValueSource("timeout") === "default" ? "0" : opts.timeout }, s, env)));
 
   const sign = program.command("sign").description("Sign artifacts the way cosign does");
   withRegistryFlags(
-    sign
-      .command("artifact")
-      .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
-      .description("Sign an artifact's digest with a cosign key, or keyless (Fulcio + Rekor) without --key; cosign and Flux accept the signature")
-      .option("--key <file>", "cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
-      .option("--identity-token <token|file>", "keyless: OIDC token (audience sigstore) or a file holding it; default $SIGSTORE_ID_TOKEN, else GitHub Actions' token")
-      .option("--fulcio-url <url>", "keyless: Fulcio instance", "https://fulcio.sigstore.dev")
-      .option("--rekor-url <url>", "keyless: Rekor v1 instance", "https://rekor.sigstore.dev")
-      .option("--trusted-root <file>", "keyless: trusted_root.json to check the new signature against before pushing; default the embedded public-good root for the public-good instances")
-      .addOption(new Option("--format <format>", "bundle: cosign v3 Sigstore bundle referrer; legacy: cosign v2 sha256-<hex>.sig image").choices(["bundle", "legacy"]).default("bundle"))
-      .option("-a, --annotations <key=value>", "annotation covered by the signature; repeatable", collect)
-      .option("-o, --output <format>", "print the result as json or yaml on stdout")
-      .option("-q, --quiet", "print only errors", false),
+    withKeylessSignFlags(
+      sign
+        .command("artifact")
+        .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
+        .description("Sign an artifact's digest with a cosign key, or keyless (Fulcio + Rekor) without --key; cosign and Flux accept the signature")
+        .option("--key <file>", "cosign.key (password from COSIGN_PASSWORD, a prompt or stdin) or a PEM private key")
+        .addOption(new Option("--format <format>", "bundle: cosign v3 Sigstore bundle referrer; legacy: cosign v2 sha256-<hex>.sig image").choices(["bundle", "legacy"]).default("bundle"))
+        .option("-a, --annotations <key=value>", "annotation covered by the signature; repeatable", collect)
+        .option("-o, --output <format>", "print the result as json or yaml on stdout")
+        .option("-q, --quiet", "print only errors", false),
+      "keyless (no --key)",
+    ),
   )
     .addHelpText("after", "\nExamples:\n  berth sign artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.key\n  SIGSTORE_ID_TOKEN=$(cat token) berth sign artifact oci://ghcr.io/org/app-config:v1.0.0\n  COSIGN_PASSWORD= berth sign artifact oci://localhost:5000/app@sha256:… --key cosign.key --format legacy -a env=prod\n")
     .action((url, opts) => done(import("./cli/commands/sign.ts").then((m) => m.run(url, opts, s, env))));
 
   const verify = program.command("verify").description("Verify artifact signatures");
   withRegistryFlags(
-    verify
-      .command("artifact")
-      .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
-      .description("Verify cosign signatures (bundle or legacy) offline, with public keys or keyless against a trusted root (exit 0 verified, 7 not)")
-      .option("--key <file>", "cosign.pub PEM public key; repeatable, any one may match", collect)
-      .option("--trusted-root <file>", "keyless: Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) of a private instance; default: the public-good root embedded in berth (no network needed)")
-      .option("--certificate-identity <identity>", "keyless: exact certificate SAN (email or URI)")
-      .option("--certificate-identity-regexp <regex>", "keyless: RE2 regex the certificate SAN must match (unanchored)")
-      .option("--certificate-oidc-issuer <url>", "keyless: exact OIDC issuer in the certificate")
-      .option("--certificate-oidc-issuer-regexp <regex>", "keyless: RE2 regex the OIDC issuer must match (unanchored)")
-      .option("-a, --annotations <key=value>", "annotation the signed payload must carry; repeatable", collect)
-      .option("--any-predicate", "accept any in-toto attestation about the digest as a signature (cosign/Flux behaviour)", false)
-      .option("-o, --output <format>", "print the result as json or yaml on stdout")
-      .option("-q, --quiet", "print only errors", false),
+    withIdentityPolicyFlags(
+      verify
+        .command("artifact")
+        .argument("[url]", "oci://<registry>/<repo>:<tag>|@<digest> or oci-layout://<dir>:<tag>")
+        .description("Verify cosign signatures (bundle or legacy) offline, with public keys or keyless against a trusted root (exit 0 verified, 7 not)")
+        .option("--key <file>", "cosign.pub PEM public key; repeatable, any one may match", collect)
+        .option("--trusted-root <file>", "keyless: Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) of a private instance; default: the public-good root embedded in berth (no network needed)")
+        .option("-a, --annotations <key=value>", "annotation the signed payload must carry; repeatable", collect)
+        .option("--any-predicate", "accept any in-toto attestation about the digest as a signature (cosign/Flux behaviour)", false)
+        .option("-o, --output <format>", "print the result as json or yaml on stdout")
+        .option("-q, --quiet", "print only errors", false),
+      "keyless",
+    ),
   )
     .addHelpText("after", "\nExamples:\n  berth verify artifact oci://ghcr.io/org/app-config:v1.0.0 --key cosign.pub\n  berth verify artifact oci://localhost:5000/app:dev --key a.pub --key b.pub -o json\n  berth verify artifact oci://ghcr.io/org/app-config:v1.0.0 \\\n    --certificate-identity-regexp '^https://github.com/org/app-config/' \\\n    --certificate-oidc-issuer https://token.actions.githubusercontent.com\n")
     .action((url, opts) => done(import("./cli/commands/verify.ts").then((m) => m.run(url, opts, s, env))));
