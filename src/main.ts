@@ -394,7 +394,7 @@ async function uiServices(flags: UiFlags, s: Streams, env: NodeJS.ProcessEnv): P
   const verifyKeys = signing && keys ? (flags.verifyKey ?? []).map((k) => keys.loadPublicKey(signing.readKeyFile(k))) : [];
   const keyPath = flags.key;
   const needsPassword = keyPath !== undefined && signing !== undefined && keys !== undefined && keys.isEncryptedCosignKey(signing.readKeyFile(keyPath)) && env.COSIGN_PASSWORD === undefined;
-  const tokenSource = flags.identityToken ? "--identity-token" : env.SIGSTORE_ID_TOKEN ? "SIGSTORE_ID_TOKEN" : env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN ? "GitHub Actions" : undefined;
+  const tokenSource = (await import("./cli/token-source.ts")).identityTokenSource(flags.identityToken, env);
   // Signing is `berth sign artifact`'s path: prepareSigner (the key, or keyless with the flags'
   // token and Fulcio/Rekor), then signDigest on the resolved digest.
   const sign = {

@@ -21,6 +21,8 @@ import { createKeySigner, type Signer, type SignatureWitness } from "../core/sig
 import { fetchGitHubActionsToken } from "../core/sign/oidc.ts";
 import type { Logger } from "./output.ts";
 import { readPassword } from "./password.ts";
+import { identityTokenSource, type TokenSource } from "./token-source.ts";
+export type { TokenSource } from "./token-source.ts";
 
 /** Reads a key file; its content is never echoed in errors. */
 export function readKeyFile(path: string): string {
@@ -214,9 +216,6 @@ function flagName(k: string): string {
   return `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** Where keyless signing found its identity token (for messages; never the token itself). */
-export type TokenSource = "--identity-token" | "SIGSTORE_ID_TOKEN" | "GitHub Actions";
-
 /**
  * The OIDC identity token for keyless signing, the way cosign looks for one: `--identity-token`
  * (the token, or a file holding it), else SIGSTORE_ID_TOKEN, else GitHub Actions' ambient token
@@ -227,16 +226,16 @@ export async function resolveIdentityToken(
   env: NodeJS.ProcessEnv,
   http: { dispatcher?: Dispatcher; signal?: AbortSignal } = {},
 ): Promise<{ token: string; source: TokenSource }> {
-  if (flag !== undefined && flag !== "") {
-    if (existsSync(flag) && statSync(flag).isFile()) return { token: readKeyFile(flag).trim(), source: "--identity-token" };
+  const source = identityTokenSource(flag, env);
+  if (source === "--identity-token") {
+    const f = flag!;
+    if (existsSync(f) && statSync(f).isFile()) return { token: readKeyFile(f).trim(), source };
     // The value is not echoed: it is either a token or a mistyped path.
-    if (flag.trim().split(".").length !== 3) fail("USAGE", "--identity-token is neither a readable file nor a JWT");
-    return { token: flag.trim(), source: "--identity-token" };
+    if (f.trim().split(".").length !== 3) fail("USAGE", "--identity-token is neither a readable file nor a JWT");
+    return { token: f.trim(), source };
   }
-  if (env.SIGSTORE_ID_TOKEN) return { token: env.SIGSTORE_ID_TOKEN.trim(), source: "SIGSTORE_ID_TOKEN" };
-  if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-    return { token: await fetchGitHubActionsToken(env.ACTIONS_ID_TOKEN_REQUEST_URL, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN, http), source: "GitHub Actions" };
-  }
+  if (source === "SIGSTORE_ID_TOKEN") return { token: env.SIGSTORE_ID_TOKEN!.trim(), source };
+  if (source === "GitHub Actions") return { token: await fetchGitHubActionsToken(env.ACTIONS_ID_TOKEN_REQUEST_URL!, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN!, http), source };
   fail("USAGE", "keyless signing needs an OIDC identity token", {
     hint: "pass --identity-token or set SIGSTORE_ID_TOKEN (in GitHub Actions grant permissions: id-token: write), or sign with --key",
   });
