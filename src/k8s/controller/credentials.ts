@@ -19,7 +19,7 @@ import { createSecureContext } from "node:tls";
 import { CoreError, isCoreError, staticCredentials, type Credential, type CredentialProvider, type RegistryClientOptions } from "../../core/index.ts";
 import type { OCIRepository } from "../api/ocirepository.ts";
 import { kubeStatusOf, type KubeClient } from "../client/kube.ts";
-import { CLOUD_EXCHANGES, CloudTokenCache, type CloudContext, type CloudEndpoints, type CloudProviderName } from "../../core/index.ts";
+import { cloudCredentials, CloudTokenCache, type CloudEndpoints, type CloudProviderName } from "../../core/index.ts";
 
 /** Registry client options for one object, and a key identifying them. */
 export interface RegistryAccess {
@@ -294,8 +294,10 @@ async function tlsFromSecret(
   return { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
 }
 
+const AUTH_HINT = "check the secrets and service account the OCIRepository references";
+
 function authFailed(message: string, cause: unknown): CoreError {
-  return new CoreError({ code: "AUTH_FAILED", message, cause, details: { hint: "check the secrets and service account the OCIRepository references" } });
+  return new CoreError({ code: "AUTH_FAILED", message, cause, details: { hint: AUTH_HINT } });
 }
 
 /** `host[:port]` of an `oci://` URL. */
@@ -354,22 +356,17 @@ export async function registryAccessFor(kube: KubeClient, obj: OCIRepository, op
       }
       throw authFailed(`failed to get credential from ${provider}: object-level workload identity (spec.serviceAccountName) is not supported by berth yet`, undefined);
     }
-    const registry = registryHost(obj.spec.url);
-    const ctx: CloudContext = {
+    const cred = await cloudCredentials(provider as CloudProviderName, {
       env: opts.env ?? {},
-      fetch: opts.fetch ?? fetch,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
       readFile: opts.readFile ?? ((p) => readFile(p, "utf8")),
       ...(opts.cloudEndpoints ? { endpoints: opts.cloudEndpoints } : {}),
+      cache: opts.tokenCache ?? DEFAULT_TOKEN_CACHE,
       ...(signal ? { signal } : {}),
-    };
-    const token = await (opts.tokenCache ?? DEFAULT_TOKEN_CACHE)
-      .get(`${provider}\n${registry}`, () => CLOUD_EXCHANGES[provider as CloudProviderName](registry, ctx))
-      .catch((e: unknown) => {
-        if (isCoreError(e, "CANCELLED") || signal?.aborted) throw e;
-        throw authFailed(`failed to get credential from ${provider}: ${e instanceof Error ? e.message : String(e)}`, e);
-      });
-    material.cloud = [provider, token.username, token.password];
-    options.credentials = staticCredentials({ kind: "basic", username: token.username, password: token.password });
+      hint: AUTH_HINT,
+    }).get(registryHost(obj.spec.url));
+    material.cloud = [provider, cred.username, cred.password];
+    options.credentials = staticCredentials(cred);
   }
 
   const certName = obj.spec.certSecretRef?.name;
