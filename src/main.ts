@@ -556,10 +556,10 @@ async function runController(opts: ControllerFlags, s: Streams, env: NodeJS.Proc
   }
   // Ignoring it would let every object without serviceAccountName pull with the controller's identity.
   if (opts.defaultServiceAccount) throw usage("--default-service-account is not supported by berth; objects would use the controller's own identity. Remove the flag, or set spec.serviceAccountName per object");
-  const { startController, parseGoDuration } = await import("./k8s/controller/controller.ts");
+  const [{ startController }, { parseGoDuration }] = await Promise.all([import("./k8s/controller/controller.ts"), import("./core/duration.ts")]);
   const dur = (flag: string, v: string) => {
     try {
-      return v === "0" ? 0 : parseGoDuration(v);
+      return parseGoDuration(v);
     } catch {
       throw usage(`--${flag}: invalid duration ${JSON.stringify(v)} (use Go syntax such as 750ms, 30s, 15m)`);
     }

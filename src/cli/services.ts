@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { CoreError, fail } from "../core/errors.ts";
+import { parseGoDuration } from "../core/duration.ts";
 import { LayoutStore } from "../core/content/layout-store.ts";
 import type { Target } from "../core/content/store.ts";
 import { parseArtifactURL, type ArtifactRef } from "../core/oci/ref.ts";
@@ -17,21 +18,6 @@ import { cloudCredentials } from "../core/registry/cloud/provider.ts";
 import { VERSION } from "./version.ts";
 import type { RegistryFlags } from "./flags.ts";
 export type { RegistryFlags } from "./flags.ts";
-
-/** Parses a Go-style duration (`90s`, `5m`, `1h30m`, `500ms`) into milliseconds. */
-export function parseDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of s.matchAll(re)) {
-    const n = Number(m[1]);
-    total += n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
-    consumed += m[0].length;
-  }
-  if (s === "0") return 0;
-  if (consumed !== s.length || consumed === 0) fail("USAGE", `invalid duration "${s}"`, { hint: "use a value like 30s, 5m or 1h" });
-  return total;
-}
 
 function readPem(path: string | undefined, what: string): string | undefined {
   if (!path) return undefined;
@@ -69,7 +55,7 @@ export function createServices(flags: RegistryFlags, env: NodeJS.ProcessEnv, onP
   } else {
     credentials = createDockerConfigProvider({ env: { ...env }, homeDir: env.HOME ?? homedir() });
   }
-  const timeoutMs = parseDuration(flags.timeout ?? "5m");
+  const timeoutMs = parseGoDuration(flags.timeout ?? "5m");
   const signals = [...(timeoutMs > 0 ? [AbortSignal.timeout(timeoutMs)] : []), ...(interrupt ? [interrupt] : [])];
   const signal = AbortSignal.any(signals);
   const client = createRegistryClient({

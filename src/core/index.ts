@@ -55,3 +55,4 @@ export { cloudCredentials, type CloudCredentialsOptions } from "./registry/cloud
 export { pause } from "./timers.ts";
 // npm undici's HTTP client, loaded module by module (Bun's built-in copy ignores custom CAs): for the Kubernetes client.
 export { Agent as HttpAgent, request as httpRequest, type Dispatcher as HttpDispatcher, type RequestOptions as HttpRequestOptions } from "./registry/undici.ts";
+export { parseGoDuration } from "./duration.ts";

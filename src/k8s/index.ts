@@ -98,7 +98,7 @@ export { ArtifactFileServer } from "./storage/file-server.ts";
 export { KubeClient, loadKubeConnection, kubeStatusOf, type KubeConnection, type WatchEvent, type KubeRequestOptions } from "./client/kube.ts";
 export { Informer, type InformerOptions } from "./watch/informer.ts";
 export { WorkQueue, SYSTEM_CLOCK, DEFAULT_WORK_QUEUE_OPTIONS, type Clock, type WorkResult, type WorkQueueOptions } from "./controller/queue.ts";
-export { OCIRepositoryReconciler, parseGoDuration, splitKey, type ReconcilerOptions } from "./controller/reconciler.ts";
+export { OCIRepositoryReconciler, splitKey, type ReconcilerOptions } from "./controller/reconciler.ts";
 export { startController, type ControllerOptions, type RunningController } from "./controller/controller.ts";
 
 // Waiting for OCIRepositories (`berth wait`, `berth promote --wait`, `berth reconcile --wait`).

@@ -5,7 +5,7 @@ import { OCIREPOSITORY_CRD_NAME } from "../../k8s/api/ocirepository.ts";
 import { applyObjects, waitForCRD } from "../../k8s/install/apply.ts";
 import { BERTH_IMAGE_REPOSITORY, describeObject, installManifests, type KubeObject } from "../../k8s/install/manifests.ts";
 import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
-import { parseDuration } from "../services.ts";
+import { parseGoDuration } from "../../core/duration.ts";
 import { VERSION } from "../version.ts";
 
 /** Flags of `berth install`. */
@@ -42,7 +42,7 @@ export async function run(f: InstallFlags, s: Streams, env: NodeJS.ProcessEnv): 
     return 0;
   }
 
-  const timeoutMs = parseDuration(f.timeout ?? "1m");
+  const timeoutMs = parseGoDuration(f.timeout ?? "1m");
   if (timeoutMs <= 0) fail("USAGE", "--timeout must be positive", { hint: "use a value like 30s or 2m" });
   const log = new Logger(s, f.quiet || format !== "human");
   const conn = await loadKubeConnection({ path: f.kubeconfig, env, context: f.context });

@@ -7,7 +7,8 @@ import type { KeyObject } from "node:crypto";
 import { loadPublicKey } from "../../core/sign/keys.ts";
 import type { KubeClient } from "../../k8s/client/kube.ts";
 import { findTrackingOCIRepositories, requestReconcile, waitForRevision, type WaitResult } from "../../k8s/wait/wait.ts";
-import { createServices, parseDuration, parseURLArg, type RegistryFlags } from "../services.ts";
+import { parseGoDuration } from "../../core/duration.ts";
+import { createServices, parseURLArg, type RegistryFlags } from "../services.ts";
 import { Logger, parseFormat, printResult, type OutputFormat, type Streams } from "../output.ts";
 import { readKeyFile } from "../signing.ts";
 import { connectKube, exitCodeForWait, objectName, reportWait, updateLine, waitJSON, worseWait, type KubeFlags } from "./wait.ts";
@@ -77,7 +78,7 @@ export async function run(fromArg: string | undefined, toArg: string | undefined
   const from = parseURLArg(fromArg, "source artifact URL is required");
   const to = destinationOf(from, toArg, f.to);
   if (f.wait && to.kind !== "registry") fail("USAGE", "--wait needs a registry target: OCIRepositories do not read oci-layout directories");
-  const timeoutMs = parseDuration(f.timeout ?? "5m");
+  const timeoutMs = parseGoDuration(f.timeout ?? "5m");
   const keys = (f.verifyKey ?? []).map((k) => loadPublicKey(readKeyFile(k)));
   const same = sameRepository(from, to);
   const log = new Logger(s, f.quiet || format !== "human");

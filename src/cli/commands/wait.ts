@@ -3,7 +3,7 @@ import { KubeClient, loadKubeConnection } from "../../k8s/client/kube.ts";
 import { digestOfRevision, waitForRevision, type WaitResult, type WaitTarget, type WaitUpdate } from "../../k8s/wait/wait.ts";
 import { EXIT_CODES, EXIT_RECONCILE_FAILED, EXIT_TIMEOUT } from "../exit-codes.ts";
 import { Logger, parseFormat, printResult, type Streams } from "../output.ts";
-import { parseDuration } from "../services.ts";
+import { parseGoDuration } from "../../core/duration.ts";
 
 /** Flags every command that talks to the cluster accepts. */
 export interface KubeFlags {
@@ -45,7 +45,7 @@ export async function connectKube(f: KubeFlags, env: NodeJS.ProcessEnv): Promise
 
 /** Parses `--timeout` for a wait: a positive Go duration. */
 export function parseWaitTimeout(v: string | undefined): number {
-  const ms = parseDuration(v ?? "5m");
+  const ms = parseGoDuration(v ?? "5m");
   if (ms <= 0) fail("USAGE", `--timeout must be positive, got ${v}`);
   return ms;
 }

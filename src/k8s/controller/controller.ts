@@ -16,7 +16,6 @@ import { OCIRepositoryReconciler, splitKey } from "./reconciler.ts";
 import { holderIdentity, LeaderElector, leaseName, type LeaseTiming } from "./leader.ts";
 import { ControllerMetrics, parseListenAddr, PROMETHEUS_CONTENT_TYPE, serveProbes, type ProbeServer, type ReconcileResult } from "./metrics.ts";
 
-export { parseGoDuration } from "./reconciler.ts";
 
 type Obj = Record<string, any>;
 

@@ -14,6 +14,7 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import {
   CoreError,
+  parseGoDuration,
   createRegistryClient,
   extractTarGz,
   fetchImageManifest,
@@ -120,20 +121,6 @@ export interface ReconcilerOptions {
 export function resourceVersionAtLeast(a: unknown, b: string): boolean {
   if (typeof a !== "string" || !/^\d{1,30}$/.test(a) || !/^\d{1,30}$/.test(b)) return false;
   return a.length !== b.length ? a.length > b.length : a >= b;
-}
-
-/** Go `time.ParseDuration` for the units Kubernetes durations use (h, m, s, ms). */
-export function parseGoDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of s.matchAll(re)) {
-    if (m.index !== consumed) break;
-    consumed += m[0].length;
-    total += Number(m[1]) * { h: 3_600_000, m: 60_000, s: 1000, ms: 1 }[m[2] as "h" | "m" | "s" | "ms"];
-  }
-  if (consumed !== s.length || s.length === 0) throw new CoreError({ code: "USAGE", message: `invalid duration ${JSON.stringify(s)}` });
-  return total;
 }
 
 /**

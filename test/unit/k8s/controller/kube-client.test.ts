@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeClient, kubeStatusOf, loadKubeConnection } from "../../../../src/k8s/client/kube.ts";
 import { Informer } from "../../../../src/k8s/watch/informer.ts";
-import { parseGoDuration, splitKey } from "../../../../src/k8s/controller/reconciler.ts";
+import { parseGoDuration } from "../../../../src/core/duration.ts";
+import { splitKey } from "../../../../src/k8s/controller/reconciler.ts";
 import { isCoreError } from "../../../../src/core/index.ts";
 
 let dir: string;
