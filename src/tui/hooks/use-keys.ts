@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef } from "react";
 import { useAppApi, type KeyHandler } from "../app-context.ts";
 
 /**
@@ -10,7 +10,10 @@ export default function useKeys(handler: KeyHandler, active: boolean, hints?: re
   const app = useAppApi();
   const ref = useRef(handler);
   ref.current = handler;
-  useEffect(() => {
+  // A layout effect: the handler is in place when the frame that shows the view is committed, so a
+  // key typed as soon as the screen appears reaches it (a passive effect runs later, and such a key
+  // went to no one).
+  useLayoutEffect(() => {
     if (!active) return;
     app.setKeys((name, input) => ref.current(name, input));
     return () => app.setKeys(undefined);
