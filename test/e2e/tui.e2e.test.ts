@@ -120,7 +120,8 @@ describe("berth ui in a real terminal (compiled binary, real registry)", () => {
     await startUi(["ui", `${repo}:1.0.0`, "--identity-token", token, "--fulcio-url", "http://127.0.0.1:1", "--rekor-url", "http://127.0.0.1:2"]);
     await ui.waitScreen((x) => x.includes("[1 Manifest]"), "artifact");
     await ui.keys("S");
-    let s = await ui.waitScreen((x) => x.includes("keyless  identity token from --identity-token"), "keyless sign screen");
+    // y only signs once the digest is resolved (the screen then offers it): wait for that, not just the keyless lines.
+    let s = await ui.waitScreen((x) => x.includes("keyless  identity token from --identity-token") && x.includes("y/enter: sign this digest"), "keyless sign screen, digest resolved");
     expect(s).toContain("certificate from Fulcio at http://127.0.0.1:1");
     expect(s).toContain("entry in the Rekor log at http://127.0.0.1:2");
     await ui.keys("y");
