@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { startRegistry } from "../test/harness/registry.ts";
 import { installSignalHandlers, onCleanup, runCleanup } from "./lib/cleanup.ts";
 import { median } from "./lib/measure.ts";
+import { childExit } from "../src/core/child-exit.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const EXAMPLE = join(REPO_ROOT, "examples/podinfo");
@@ -71,7 +72,7 @@ async function timeOnPty(cmd: string[], env: Record<string, string>, painted: Re
   clearTimeout(timer);
   proc.terminal?.write("\x03");
   const killer = setTimeout(() => proc.kill("SIGKILL"), 3000);
-  await proc.exited;
+  await childExit(proc.pid, proc.exited);
   clearTimeout(killer);
   proc.terminal?.close();
   if (firstPaint === undefined) throw new Error(`${cmd.join(" ")}: no first frame within ${RUN_TIMEOUT_MS} ms; output:\n${plain(out).slice(0, 2000)}`);
@@ -94,7 +95,7 @@ async function pushExample(berth: string, url: string, home: string): Promise<vo
     stdout: "ignore",
     stderr: "pipe",
   });
-  if ((await p.exited) !== 0) throw new Error(`push ${url} failed: ${await new Response(p.stderr).text()}`);
+  if ((await childExit(p.pid, p.exited)) !== 0) throw new Error(`push ${url} failed: ${await new Response(p.stderr).text()}`);
 }
 
 const fmt = (xs: number[]) => `${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`;

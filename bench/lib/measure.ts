@@ -11,6 +11,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { childExit } from "../../src/core/child-exit.ts";
 
 /** GNU time, used to read the peak RSS of a command; see the module comment. */
 export const GNU_TIME = "/usr/bin/time";
@@ -110,7 +111,7 @@ export async function exec(cmd: readonly string[], opts: ExecOptions = {}): Prom
     const [stdout, stderr, code] = await Promise.all([
       new Response(proc.stdout).text(),
       new Response(proc.stderr).text(),
-      proc.exited,
+      childExit(proc.pid, proc.exited),
     ]);
     const seconds = (performance.now() - start) / 1000;
     const ru = proc.resourceUsage();

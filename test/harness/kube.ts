@@ -6,7 +6,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { generateCerts } from "./certs.ts";
 import { freePort } from "./free-port.ts";
 import { runOk } from "./run.ts";
-import { killWatched, processRoot, WATCHDOG } from "./process.ts";
+import { exitOf, killWatched, processRoot, WATCHDOG } from "./process.ts";
 
 /** The Kubernetes release scripts/setup builds (test/harness/kube/go.mod pins it). */
 export const KUBE_VERSION = "v1.37.2";
@@ -107,7 +107,7 @@ function spawnWatched(cmd: string[], dir: string, name: string): Watched {
   });
   closeSync(logFd);
   let exited = false;
-  void proc.exited.then(() => {
+  void exitOf(proc).then(() => {
     exited = true;
   });
   let stopped: Promise<void> | undefined;
@@ -118,7 +118,7 @@ function spawnWatched(cmd: string[], dir: string, name: string): Watched {
       stopped ??= (async () => {
         // Closing the watchdog's stdin makes it SIGTERM the child.
         void proc.stdin.end();
-        const done = await Promise.race([proc.exited.then(() => true), sleep(3000).then(() => false)]);
+        const done = await Promise.race([exitOf(proc).then(() => true), sleep(3000).then(() => false)]);
         if (done) return;
         await killWatched(proc, pidFile);
       })();

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { childExit } from "../../src/core/child-exit.ts";
 
 /**
  * A shell that runs `"$@"` (after the pid-file argument) as its child and kills it when its own stdin
@@ -62,7 +63,7 @@ export function processAlive(pid: number): boolean {
  * SIGKILLs a server started under WATCHDOG: the child whose pid the watchdog wrote to `pidFile`, then
  * the watchdog itself; resolves when the watchdog has exited.
  */
-export async function killWatched(proc: { kill(signal?: number | NodeJS.Signals): void; exited: Promise<number> }, pidFile: string): Promise<void> {
+export async function killWatched(proc: { pid: number; kill(signal?: number | NodeJS.Signals): void; exited: Promise<number> }, pidFile: string): Promise<void> {
   try {
     const pid = Number(readFileSync(pidFile, "utf8").trim());
     if (pid > 0) process.kill(pid, "SIGKILL");
@@ -70,5 +71,15 @@ export async function killWatched(proc: { kill(signal?: number | NodeJS.Signals)
     // no pid file yet, or already gone
   }
   proc.kill("SIGKILL");
-  await proc.exited;
+  await exitOf(proc);
+}
+
+/**
+ * A spawned process's exit code. Use it instead of `proc.exited`: Bun sometimes never reports a
+ * child's exit (it stays a zombie), and then this reads the code from /proc (core `childExit`).
+ */
+export function exitOf(proc: { pid: number; exited: Promise<number> }): Promise<number> {
+  return childExit(proc.pid, proc.exited, {
+    onRecovered: (pid, code) => process.stderr.write(`note: bun did not report the exit of child ${pid}; read exit code ${code} from /proc\n`),
+  });
 }

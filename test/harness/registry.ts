@@ -5,7 +5,7 @@ import { generateCerts, selfSignedCert, type TestCerts } from "./certs.ts";
 import { freePort } from "./free-port.ts";
 import { runOk } from "./run.ts";
 import { startTokenServer, type Authorize, type TokenServer } from "./token-server.ts";
-import { killWatched, processRoot, WATCHDOG } from "./process.ts";
+import { exitOf, killWatched, processRoot, WATCHDOG } from "./process.ts";
 
 /** The CNCF Distribution binary shipped by Debian's `docker-registry` package. */
 export const REGISTRY_BIN = "/usr/bin/docker-registry";
@@ -223,7 +223,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
           stopped = true;
           // Closing the watchdog's stdin makes it SIGTERM the registry.
           void proc.stdin.end();
-          const exited = await Promise.race([proc.exited.then(() => true), sleep(3000).then(() => false)]);
+          const exited = await Promise.race([exitOf(proc).then(() => true), sleep(3000).then(() => false)]);
           if (!exited) await kill();
           await tokenServer?.stop();
           rmSync(dir, { recursive: true, force: true });
@@ -256,12 +256,12 @@ type FetchTls = { ca: string; cert: string; key: string } | undefined;
 
 async function waitReady(
   url: string,
-  proc: { exited: Promise<number> },
+  proc: { pid: number; exited: Promise<number> },
   tls: FetchTls,
   timeoutMs: number,
 ): Promise<"ok" | "exited" | "timeout"> {
   let exited = false;
-  void proc.exited.then(() => {
+  void exitOf(proc).then(() => {
     exited = true;
   });
   const deadline = Date.now() + timeoutMs;

@@ -1,3 +1,5 @@
+import { exitOf } from "./process.ts";
+
 /** Result of a finished child process: exit code (or -1 when killed by a signal/timeout) and its captured output. */
 export interface RunResult {
   code: number;
@@ -54,7 +56,7 @@ export async function run(cmd: readonly string[], opts: RunOptions = {}): Promis
     const [stdout, stderr, code] = await Promise.all([
       new Response(proc.stdout as ReadableStream<Uint8Array>).text(),
       new Response(proc.stderr as ReadableStream<Uint8Array>).text(),
-      proc.exited,
+      exitOf(proc),
     ]);
     return { code: timedOut ? -1 : code, stdout, stderr, timedOut };
   } finally {

@@ -15,6 +15,7 @@ import type { RegistryServer } from "../harness/registry.ts";
 import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
 import { freePort } from "../harness/free-port.ts";
 import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
+import { exitOf } from "../harness/process.ts";
 
 let env: FluxTestEnv;
 let kube: KubeServer;
@@ -294,7 +295,7 @@ describe("the compiled binary under crash and shutdown", () => {
       await create("kill", "big", "kill/big", "v1");
       const partial = await tempFileAppears(storage, 90_000);
       first.kill("SIGKILL");
-      await first.exited;
+      await exitOf(first);
       firstErr = await new Response(first.stderr).text();
       logs.push(`[measure] killed while writing ${partial}`);
       const left = walk(storage).filter((f) => f.endsWith(".tmp"));
@@ -328,7 +329,7 @@ describe("the compiled binary under crash and shutdown", () => {
     } finally {
       second.kill("SIGTERM");
     }
-    expect(await second.exited).toBe(0);
+    expect(await exitOf(second)).toBe(0);
     const err = await new Response(second.stderr).text();
     expect(err).toContain("removed leftover temp file");
     expect(err).toContain("shutting down: SIGTERM");
@@ -351,7 +352,7 @@ describe("the compiled binary under crash and shutdown", () => {
       await tempFileAppears(storage, 90_000);
       const t0 = Date.now();
       hasty.kill("SIGTERM");
-      expect(await hasty.exited).toBe(0);
+      expect(await exitOf(hasty)).toBe(0);
       logs.push(`[measure] SIGTERM mid-write to exit with a 50ms grace period: ${Date.now() - t0}ms`);
     } finally {
       hasty.kill("SIGKILL");
@@ -371,7 +372,7 @@ describe("the compiled binary under crash and shutdown", () => {
       await tempFileAppears(storage, 90_000);
       const t0 = Date.now();
       proc.kill("SIGTERM");
-      code = await proc.exited;
+      code = await exitOf(proc);
       logs.push(`[measure] SIGTERM mid-write to exit: ${Date.now() - t0}ms`);
     } finally {
       proc.kill("SIGKILL");

@@ -15,6 +15,7 @@ import { ArtifactFileServer } from "../../src/k8s/storage/file-server.ts";
 import { kubeFetch, kubeJson, type KubeServer } from "../harness/kube.ts";
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
 import { startFluxTestEnv, type FluxTestEnv } from "../harness/flux-env.ts";
+import { exitOf } from "../harness/process.ts";
 
 const NS = "berth-rec";
 const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
@@ -146,7 +147,7 @@ async function consume(artifact: Obj): Promise<Record<string, string>> {
   writeFileSync(join(dir, "a.tgz"), bytes);
   mkdirSync(join(dir, "x"));
   const p = Bun.spawn(["tar", "-xzf", join(dir, "a.tgz"), "-C", join(dir, "x")]);
-  expect(await p.exited).toBe(0);
+  expect(await exitOf(p)).toBe(0);
   const out: Record<string, string> = {};
   for (const f of new Bun.Glob("**/*").scanSync({ cwd: join(dir, "x"), onlyFiles: true })) out[f] = readFileSync(join(dir, "x", f), "utf8");
   return out;

@@ -8,6 +8,7 @@ import type { RegistryServer } from "../harness/registry.ts";
 import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
 import { freePort } from "../harness/free-port.ts";
 import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
+import { exitOf } from "../harness/process.ts";
 
 const NS = "berth-ctl";
 const COLLECTION = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${NS}/ocirepositories`;
@@ -50,7 +51,7 @@ async function untar(bytes: Uint8Array): Promise<Record<string, string>> {
   writeFileSync(file, bytes);
   mkdirSync(join(dir, "x"));
   const p = Bun.spawn(["tar", "-xzf", file, "-C", join(dir, "x")]);
-  expect(await p.exited).toBe(0);
+  expect(await exitOf(p)).toBe(0);
   const out: Record<string, string> = {};
   for (const f of new Bun.Glob("**/*").scanSync({ cwd: join(dir, "x"), onlyFiles: true })) out[f] = readFileSync(join(dir, "x", f), "utf8");
   return out;
@@ -204,7 +205,7 @@ describe("berth --controller against a real API server and registry", () => {
     } finally {
       proc.kill("SIGTERM");
     }
-    expect(await proc.exited).toBe(0);
+    expect(await exitOf(proc)).toBe(0);
     expect(await new Response(proc.stderr).text()).toContain("shutting down");
   }, 60_000);
 });

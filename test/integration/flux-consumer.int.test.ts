@@ -13,6 +13,7 @@ import { freePort } from "../harness/free-port.ts";
 import { fluxConsumerPath } from "../harness/peers.ts";
 import { run, type RunResult } from "../harness/run.ts";
 import { BERTH_BIN, requireBinary } from "../e2e/berth-bin.ts";
+import { exitOf } from "../harness/process.ts";
 
 const NS = "flux-consumer";
 const COLLECTION = ocirepositoriesPath(NS);
@@ -159,7 +160,7 @@ describe("real Flux consumers against berth's controller", () => {
     mkdirSync(evil);
     writeFileSync(join(evil, "a.yaml"), "a: evil\n");
     const tar = Bun.spawn(["tar", "-czf", stored, "-C", evil, "a.yaml"]);
-    expect(await tar.exited).toBe(0);
+    expect(await exitOf(tar)).toBe(0);
     const servedDigest = `sha256:${createHash("sha256").update(readFileSync(stored)).digest("hex")}`;
     expect(servedDigest).not.toBe(art.digest);
 
@@ -265,7 +266,7 @@ describe("real Flux consumers against berth's controller", () => {
     } finally {
       proc.kill("SIGTERM");
     }
-    const code = await proc.exited;
+    const code = await exitOf(proc);
     if (failure) throw new Error(`${String(failure)}\nberth --controller stderr:\n${await new Response(proc.stderr).text()}`);
     expect(code).toBe(0);
   }, 180_000);

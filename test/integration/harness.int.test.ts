@@ -19,6 +19,7 @@ import {
   type RegistryTls,
   type WrittenOciImage,
 } from "../harness/index.ts";
+import { exitOf } from "../harness/process.ts";
 
 const SETUPS: ReadonlyArray<{ auth: RegistryAuth; tls: RegistryTls }> = [
   { auth: "none", tls: "none" },
@@ -306,7 +307,7 @@ test("the watchdog kills a server that ignores SIGTERM once the test process's e
     const t0 = Date.now();
     while (alive() && Date.now() - t0 < 10_000) await Bun.sleep(100);
     expect(alive()).toBe(false); // …so SIGKILL follows
-    await proc.exited;
+    await exitOf(proc);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

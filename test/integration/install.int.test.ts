@@ -14,6 +14,7 @@ import { kubeFetch, kubeJson, startKube, type KubeServer } from "../harness/kube
 import { startRegistry, type RegistryServer } from "../harness/registry.ts";
 import { freePort } from "../harness/free-port.ts";
 import { BERTH_BIN, berth, requireBinary } from "../e2e/berth-bin.ts";
+import { exitOf } from "../harness/process.ts";
 
 const KINDS = ["CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"];
 
@@ -331,7 +332,7 @@ describe("berth install against a real API server", () => {
         expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
       } finally {
         proc.kill("SIGTERM");
-        await proc.exited;
+        await exitOf(proc);
       }
       const log = await stderr;
       expect(log).not.toMatch(/forbidden/i);

@@ -11,6 +11,7 @@ import { kubeJson, type KubeServer } from "../harness/kube.ts";
 import { conditionOf, startFluxTestEnv, waitFor as harnessWaitFor, type FluxTestEnv } from "../harness/flux-env.ts";
 import type { RegistryServer } from "../harness/registry.ts";
 import { BERTH_BIN, berth, requireBinary } from "../e2e/berth-bin.ts";
+import { exitOf } from "../harness/process.ts";
 
 const NS = "berth-wait";
 const OTHER_NS = "berth-wait-other";
@@ -244,7 +245,7 @@ describe("berth wait / reconcile / promote against a real API server, registry a
           await proc.stdin.flush();
         }
       }
-      const code = await proc.exited;
+      const code = await exitOf(proc);
       clearTimeout(killer);
       return { code, stdout };
     };

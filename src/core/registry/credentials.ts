@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { readFile as fsReadFile } from "node:fs/promises";
 import { join } from "node:path";
+import { childExit } from "../child-exit.ts";
 import { CoreError, fail } from "../errors.ts";
 
 /** Credentials for one registry. */
@@ -112,8 +113,12 @@ function defaultRunner(env: Record<string, string | undefined>): HelperRunner {
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
       child.on("error", reject);
-      child.on("close", (code) =>
-        resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+      const ended = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once("end", r).once("close", r));
+      // Not 'close': it waits for the runtime's exit report, which Bun sometimes never delivers.
+      const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? 1)));
+      Promise.all([childExit(child.pid, exited), ended(child.stdout), ended(child.stderr)]).then(
+        ([code]) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+        reject,
       );
       child.stdin.on("error", () => {}); // a helper that exits before reading stdin is judged by its exit code
       child.stdin.end(stdin);
