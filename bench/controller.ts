@@ -11,14 +11,22 @@
  *   bun run bench:controller --n 100 --repos 5     one size, five repositories
  *   bun run bench:controller --berth ./dist/berth --interval 20s --concurrent 10 --json
  *
- * Flux's published anchor (source-controller, 1000 objects, 16-core runner: 85 s, 67 MiB) is printed
- * for orientation only: source-controller is not built here, so that row is not a same-run ratio.
+ * When Flux's own source-controller is built (`bash scripts/setup --bench` builds v1.9.6 from the Go
+ * module proxy into the tool cache), each size runs it too, on the same API server, registry and
+ * objects, right after berth, and prints the same-run ratios. Both get the upstream CRDs (berth's are
+ * structurally identical) and the same `--concurrent`; source-controller keeps its own API client
+ * limits (--kube-api-qps 50, --kube-api-burst 300) unless `--peer-qps` says otherwise, as deployed.
+ * Flux's published anchor (1000 objects, 16-core runner: 85 s, 67 MiB) is printed for orientation.
  * Everything runs in temp dirs that are removed on exit, failure or ^C.
+ *
+ *   bun run bench:controller --peer none            berth only
+ *   bun run bench:controller --peer-qps 1000        source-controller without its client-side limit
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { childExit } from "../src/core/child-exit.ts";
 import { createRegistryClient, pushArtifact } from "../src/core/index.ts";
 import { ocirepositoryCRD } from "../src/k8s/index.ts";
 import { KubeClient, loadKubeConnection } from "../src/k8s/client/kube.ts";
@@ -28,6 +36,9 @@ import { startRegistry } from "../test/harness/registry.ts";
 import { installSignalHandlers, onCleanup, runCleanup } from "./lib/cleanup.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
+const TOOL_DIR = join(process.env.BERTH_CACHE ?? join(homedir(), ".cache", "berth"), "bin");
+/** Where scripts/setup --bench puts source-controller and its CRDs. */
+const PEER = { bin: join(TOOL_DIR, "source-controller"), crds: join(TOOL_DIR, "source-controller-crds"), version: "v1.9.6" };
 const ANCHOR = { objects: 1000, seconds: 85, rssMiB: 67, cores: 16 };
 
 interface Config {
@@ -38,6 +49,10 @@ interface Config {
   berth: string;
   json: boolean;
   timeoutS: number;
+  /** Also run source-controller: "auto" when it is built, "none", or "require" (fail when missing). */
+  peer: "auto" | "none" | "require";
+  /** source-controller's --kube-api-qps (burst 6x); undefined keeps its defaults. */
+  peerQps?: number;
 }
 
 function parseConfig(argv: string[]): Config {
@@ -53,6 +68,8 @@ function parseConfig(argv: string[]): Config {
       berth: { type: "string", default: join(REPO_ROOT, "dist", "berth") },
       timeout: { type: "string", default: "600" },
       json: { type: "boolean", default: false },
+      peer: { type: "string", default: "auto" },
+      "peer-qps": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -61,6 +78,7 @@ function parseConfig(argv: string[]): Config {
     process.stdout.write(readFileSync(import.meta.path, "utf8").split("*/")[0]!.replace(/^\/\*\*\n/, "").replace(/^ \* ?/gm, "") + "\n");
     process.exit(0);
   }
+  if (!["auto", "none", "require"].includes(values.peer!)) throw new Error(`--peer must be auto, none or require, got ${values.peer}`);
   const interval = /^(\d+)s$/.exec(values.interval!);
   if (!interval) throw new Error(`--interval must be whole seconds like 30s, got ${values.interval}`);
   return {
@@ -71,6 +89,8 @@ function parseConfig(argv: string[]): Config {
     berth: resolve(values.berth!),
     json: values.json!,
     timeoutS: Number(values.timeout),
+    peer: values.peer as Config["peer"],
+    peerQps: values["peer-qps"] === undefined ? undefined : Number(values["peer-qps"]),
   };
 }
 
@@ -115,7 +135,10 @@ async function inBatches<T>(items: readonly T[], width: number, fn: (t: T) => Pr
   }));
 }
 
+type ControllerKind = "berth" | "source-controller";
+
 interface Result {
+  controller: ControllerKind;
   objects: number;
   distinctPairs: number;
   createSeconds: number;
@@ -200,21 +223,39 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: ReturnType<typeof countingProxy>, n: number, work: string): Promise<Result> {
-  const ns = `bench-${n}-${Date.now().toString(36)}`;
+/** The controller's command line and environment: berth as `berth install` deploys it, source-controller as Flux does. */
+function controllerCommand(kind: ControllerKind, cfg: Config, kube: KubeServer, ns: string, storage: string, ports: { storage: number; metrics: number; health: number }, work: string) {
+  const common = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work };
+  if (kind === "berth") {
+    return {
+      cmd: [cfg.berth, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", storage,
+        "--storage-addr", `127.0.0.1:${ports.storage}`, "--concurrent", String(cfg.concurrent),
+        "--metrics-addr", `127.0.0.1:${ports.metrics}`, "--health-addr", `127.0.0.1:${ports.health}`],
+      env: { ...common, ...runtimeTuning() },
+    };
+  }
+  const qps = cfg.peerQps === undefined ? [] : [`--kube-api-qps=${cfg.peerQps}`, `--kube-api-burst=${cfg.peerQps * 6}`];
+  return {
+    cmd: [PEER.bin, "--watch-all-namespaces=false", "--storage-path", storage, "--storage-addr", `127.0.0.1:${ports.storage}`,
+      "--storage-adv-addr", `127.0.0.1:${ports.storage}`, "--concurrent", String(cfg.concurrent),
+      "--metrics-addr", `127.0.0.1:${ports.metrics}`, "--health-addr", `127.0.0.1:${ports.health}`, "--log-level=error", ...qps],
+    // fluxcd/pkg/runtime watches RUNTIME_NAMESPACE when --watch-all-namespaces=false.
+    env: { ...common, KUBECONFIG: kube.kubeconfigPath, RUNTIME_NAMESPACE: ns },
+  };
+}
+
+async function runSize(kind: ControllerKind, cfg: Config, kube: KubeServer, api: KubeClient, proxy: ReturnType<typeof countingProxy>, n: number, work: string): Promise<Result> {
+  const ns = `bench-${kind === "berth" ? "b" : "sc"}-${n}-${Date.now().toString(36)}`;
+  const collection = `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`;
   await kubeJson(kube, "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
-  const storage = mkdtempSync(join(work, `storage-${n}-`));
-  const storagePort = await freePort();
+  const storage = mkdtempSync(join(work, `storage-${kind}-${n}-`));
   // Metrics and probes stay on (as deployed) but on free ports: :8080 and :9440 may be taken.
-  const [metricsPort, healthPort] = [await freePort(), await freePort()];
-  const log = join(work, `controller-${n}.log`);
-  const proc = Bun.spawn(
-    [cfg.berth, "--controller", "--kubeconfig", kube.kubeconfigPath, "--namespace", ns, "--storage-path", storage,
-      "--storage-addr", `127.0.0.1:${storagePort}`, "--concurrent", String(cfg.concurrent),
-      "--metrics-addr", `127.0.0.1:${metricsPort}`, "--health-addr", `127.0.0.1:${healthPort}`],
-    { stdout: Bun.file(log), stderr: Bun.file(log), env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, ...runtimeTuning() } },
-  );
+  const ports = { storage: await freePort(), metrics: await freePort(), health: await freePort() };
+  const log = join(work, `${kind}-${n}.log`);
+  const { cmd, env } = controllerCommand(kind, cfg, kube, ns, storage, ports, work);
+  const proc = Bun.spawn(cmd, { stdout: Bun.file(log), stderr: Bun.file(log), env });
   onCleanup(() => proc.kill("SIGKILL"));
+  const logTail = () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-15).join("\n") : "");
   try {
     const pairs = Math.min(cfg.repos, n);
     const objs = Array.from({ length: n }, (_, i) => ({
@@ -223,7 +264,7 @@ async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: Re
       metadata: { name: `app-${i}`, namespace: ns },
       spec: { url: `oci://${proxy.host}/bench/app-${i % pairs}`, ref: { tag: "v1" }, interval: `${cfg.intervalS}s`, insecure: true },
     }));
-    const start = await api.get<{ metadata: { resourceVersion: string } }>(`/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`);
+    const start = await api.get<{ metadata: { resourceVersion: string } }>(collection);
     const follower = followReady(api, ns, start.metadata.resourceVersion);
     onCleanup(() => follower.stop());
     proxy.reset();
@@ -231,12 +272,12 @@ async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: Re
     const cpu0 = { controller: cpuSeconds(proc.pid), api: cpuSeconds(apiPid) };
     const api0 = await apiRequestCounts(kube);
     const t0 = performance.now();
-    await inBatches(objs, 16, (o) => kubeJson(kube, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/ocirepositories`, { body: o }));
+    await inBatches(objs, 16, (o) => kubeJson(kube, collection, { body: o }));
     const createSeconds = (performance.now() - t0) / 1000;
     const deadline = Date.now() + cfg.timeoutS * 1000;
     while (follower.count() < n) {
-      if (proc.exitCode !== null) throw new Error(`controller exited ${proc.exitCode}; log: ${log}`);
-      if (Date.now() > deadline) throw new Error(`only ${follower.count()}/${n} Ready after ${cfg.timeoutS}s; log: ${log}`);
+      if (proc.exitCode !== null) throw new Error(`${kind} exited ${proc.exitCode}:\n${logTail()}`);
+      if (Date.now() > deadline) throw new Error(`${kind}: only ${follower.count()}/${n} Ready after ${cfg.timeoutS}s:\n${logTail()}`);
       await Bun.sleep(20);
     }
     const readySeconds = (performance.now() - t0) / 1000;
@@ -254,12 +295,19 @@ async function runSize(cfg: Config, kube: KubeServer, api: KubeClient, proxy: Re
     await Bun.sleep(cfg.intervalS * 1000);
     const requestsByKind = Object.fromEntries(proxy.counts);
     const requestsPerInterval = proxy.total();
-    return { objects: n, distinctPairs: pairs, createSeconds, readySeconds, peakRssMiB: peakRssMiB(proc.pid), requestsPerInterval, requestsByKind, controllerCpuSeconds, apiServerCpuSeconds, apiRequests };
+    const peak = peakRssMiB(proc.pid);
+    // Leave the API server as this size found it, so the next controller or size starts equal: the
+    // controller still runs, releases each finalizer and removes the objects.
+    await kubeFetch(kube, collection, { method: "DELETE" });
+    const gone = Date.now() + 180_000;
+    while (Date.now() < gone && ((await kubeJson(kube, `${collection}?limit=1`)).items as unknown[]).length > 0) await Bun.sleep(500);
+    return { controller: kind, objects: n, distinctPairs: pairs, createSeconds, readySeconds, peakRssMiB: peak, requestsPerInterval, requestsByKind, controllerCpuSeconds, apiServerCpuSeconds, apiRequests };
   } finally {
     proc.kill("SIGTERM");
-    await Promise.race([proc.exited, Bun.sleep(5000)]);
+    await Promise.race([childExit(proc.pid, proc.exited), Bun.sleep(5000)]);
     proc.kill("SIGKILL");
     rmSync(storage, { recursive: true, force: true });
+    await kubeFetch(kube, `/api/v1/namespaces/${ns}`, { method: "DELETE" }).catch(() => undefined);
   }
 }
 
@@ -275,9 +323,18 @@ async function main() {
   onCleanup(() => reg.stop());
   const proxy = countingProxy(reg.url, await freePort());
   onCleanup(() => proxy.stop());
-  const crd = join(work, "crd.json");
-  writeFileSync(crd, JSON.stringify(ocirepositoryCRD()));
-  await installCRDs(kube, [crd]);
+  const peerBuilt = existsSync(PEER.bin) && existsSync(PEER.crds);
+  if (cfg.peer === "require" && !peerBuilt) throw new Error(`source-controller not found at ${PEER.bin}: run bash scripts/setup --bench`);
+  const withPeer = cfg.peer !== "none" && peerBuilt;
+  if (cfg.peer === "auto" && !peerBuilt) process.stderr.write(`source-controller is not built (bash scripts/setup --bench builds it): measuring berth alone\n`);
+  if (withPeer) {
+    // Upstream's CRDs for both controllers (source-controller also watches its other kinds).
+    await installCRDs(kube, readdirSync(PEER.crds).filter((f) => f.endsWith(".yaml")).map((f) => join(PEER.crds, f)));
+  } else {
+    const crd = join(work, "crd.json");
+    writeFileSync(crd, JSON.stringify(ocirepositoryCRD()));
+    await installCRDs(kube, [crd]);
+  }
   const client = createRegistryClient({ insecure: true });
   const src = join(REPO_ROOT, "..", "shared", "data", "podinfo");
   const tree = existsSync(src) ? join(src, readdirFirst(src), "kustomize") : undefined;
@@ -292,25 +349,38 @@ async function main() {
   const api = new KubeClient(await loadKubeConnection({ path: kube.kubeconfigPath }));
   onCleanup(() => api.close());
   const results: Result[] = [];
+  const kinds: ControllerKind[] = withPeer ? ["berth", "source-controller"] : ["berth"];
   for (const n of cfg.sizes) {
-    process.stderr.write(`${n} objects over ${Math.min(cfg.repos, n)} repositories, interval ${cfg.intervalS}s, --concurrent ${cfg.concurrent}…\n`);
-    results.push(await runSize(cfg, kube, api, proxy, n, work));
+    for (const kind of kinds) {
+      process.stderr.write(`${kind}: ${n} objects over ${Math.min(cfg.repos, n)} repositories, interval ${cfg.intervalS}s, --concurrent ${cfg.concurrent}…\n`);
+      results.push(await runSize(kind, cfg, kube, api, proxy, n, work));
+    }
   }
+  const peerSetting = cfg.peerQps === undefined ? "its default --kube-api-qps 50 / burst 300" : `--kube-api-qps ${cfg.peerQps} / burst ${cfg.peerQps * 6}`;
   if (cfg.json) {
-    process.stdout.write(JSON.stringify({ cores: cpus().length, intervalS: cfg.intervalS, concurrent: cfg.concurrent, results, anchor: ANCHOR }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ cores: cpus().length, intervalS: cfg.intervalS, concurrent: cfg.concurrent, peer: withPeer ? { version: PEER.version, apiClient: peerSetting } : null, results, anchor: ANCHOR }, null, 2) + "\n");
   } else {
-    const rows = [["objects", "pairs", "create s", "all Ready s", "peak RSS MiB", "req/interval", "req/pair", "cpu s ctl", "cpu s api"]];
+    const rows = [["controller", "objects", "pairs", "create s", "all Ready s", "peak RSS MiB", "req/interval", "req/pair", "cpu s ctl", "cpu s api"]];
     for (const r of results) {
-      rows.push([String(r.objects), String(r.distinctPairs), r.createSeconds.toFixed(1), r.readySeconds.toFixed(1), r.peakRssMiB.toFixed(0), String(r.requestsPerInterval), (r.requestsPerInterval / r.distinctPairs).toFixed(2), r.controllerCpuSeconds.toFixed(1), r.apiServerCpuSeconds.toFixed(1)]);
+      rows.push([r.controller, String(r.objects), String(r.distinctPairs), r.createSeconds.toFixed(1), r.readySeconds.toFixed(1), r.peakRssMiB.toFixed(0), String(r.requestsPerInterval), (r.requestsPerInterval / r.distinctPairs).toFixed(2), r.controllerCpuSeconds.toFixed(1), r.apiServerCpuSeconds.toFixed(1)]);
     }
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-    for (const r of rows) process.stdout.write(r.map((x, c) => x.padStart(widths[c]!)).join("  ") + "\n");
-    const k = results.find((r) => r.objects === ANCHOR.objects);
-    process.stdout.write(`\nmachine: ${cpus().length} cores; --concurrent ${cfg.concurrent}; interval ${cfg.intervalS}s\n`);
+    for (const r of rows) process.stdout.write(r.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join("  ") + "\n");
+    process.stdout.write(`\nmachine: ${cpus().length} cores; --concurrent ${cfg.concurrent} for both; interval ${cfg.intervalS}s\n`);
+    if (withPeer) {
+      process.stdout.write(`peer: source-controller ${PEER.version} built from the Go module proxy, same run, same API server and registry, ${peerSetting}\n`);
+      for (const n of cfg.sizes) {
+        const b = results.find((r) => r.controller === "berth" && r.objects === n);
+        const p = results.find((r) => r.controller === "source-controller" && r.objects === n);
+        if (!b || !p) continue;
+        process.stdout.write(`at ${n}: source-controller/berth time ${(p.readySeconds / b.readySeconds).toFixed(2)}x (goal >= 4x), berth/source-controller peak RSS ${(b.peakRssMiB / p.peakRssMiB).toFixed(2)}x (goal <= 1x), registry requests per interval ${b.requestsPerInterval} vs ${p.requestsPerInterval}\n`);
+      }
+    }
+    const k = results.find((r) => r.controller === "berth" && r.objects === ANCHOR.objects);
     process.stdout.write(`anchor (published, not measured here): source-controller ${ANCHOR.objects} objects in ${ANCHOR.seconds} s, ${ANCHOR.rssMiB} MiB on ${ANCHOR.cores} cores\n`);
     if (k) process.stdout.write(`berth vs anchor at ${k.objects}: ${(ANCHOR.seconds / k.readySeconds).toFixed(2)}x faster (goal 4x), memory ${(k.peakRssMiB / ANCHOR.rssMiB).toFixed(2)}x of the anchor (goal <= 1x)\n`);
-    for (const r of results) process.stdout.write(`registry requests in one interval at ${r.objects}: ${JSON.stringify(r.requestsByKind)}\n`);
-    for (const r of results) process.stdout.write(`API requests until all Ready at ${r.objects}: ${JSON.stringify(r.apiRequests)}\n`);
+    for (const r of results) process.stdout.write(`${r.controller}: registry requests in one interval at ${r.objects}: ${JSON.stringify(r.requestsByKind)}\n`);
+    for (const r of results) process.stdout.write(`${r.controller}: API requests until all Ready at ${r.objects}: ${JSON.stringify(r.apiRequests)}\n`);
   }
 }
 
