@@ -58,8 +58,9 @@ describe("childExit", () => {
     await expect(childExit(process.pid, Promise.reject(new Error("boom")), { graceMs: 10_000 })).rejects.toThrow("boom");
   });
   test("a real zombie (a shell's unreaped child, Linux /proc) reads as its exit code", async () => {
-    // The shell forks a child that exits 5, prints its pid and then sleeps without reaping it.
-    const sh = Bun.spawn(["sh", "-c", "(exit 5) & echo $!; exec sleep 3"], { stdout: "pipe" });
+    // The shell forks a child that exits 5 a moment later, prints its pid and becomes `sleep`, which
+    // never reaps it. (A child that exits before the exec may be reaped by the shell itself.)
+    const sh = Bun.spawn(["sh", "-c", "(sleep 0.3; exit 5) & echo $!; exec sleep 5"], { stdout: "pipe" });
     const reader = (sh.stdout as ReadableStream<Uint8Array>).getReader();
     const { value } = await reader.read();
     const pid = Number(new TextDecoder().decode(value).trim());
