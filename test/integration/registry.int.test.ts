@@ -16,6 +16,7 @@ import type { ProgressEvent } from "../../src/core/progress.ts";
 import {
   createDockerConfigProvider,
   createRegistryClient,
+  parseCredsFlag,
   staticCredentials,
   type RegistryClientOptions,
   type RegistryRepository,
@@ -279,8 +280,26 @@ describe("htpasswd registry", () => {
 
   test("anonymous → AUTH_FAILED", async () => {
     const c = createRegistryClient();
-    expect((await caught(c.repository({ registry: reg.host, repository: "basic/app" }).tags())).code).toBe("AUTH_FAILED");
+    const e = await caught(c.repository({ registry: reg.host, repository: "basic/app" }).tags());
+    expect(e.code).toBe("AUTH_FAILED");
+    expect(e.details.hint).toBe(`no credentials were found for ${reg.host}: pass --creds, or run docker login ${reg.host}`);
     await c.close();
+  });
+
+  test("a wrong password from a docker config file: the hint names that file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-docker-config-"));
+    try {
+      const file = join(dir, "config.json");
+      writeFileSync(file, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${reg.username}:wrong`).toString("base64") } } }));
+      const c = createRegistryClient({ credentials: createDockerConfigProvider({ env: { DOCKER_CONFIG: dir }, homeDir: dir }) });
+      const e = await caught(c.repository({ registry: reg.host, repository: "basic/app" }).resolve("v1"));
+      expect(e.code).toBe("AUTH_FAILED");
+      expect(e.details.hint).toBe(`the registry refused the credentials from ${file}: fix them, or run docker login ${reg.host}`);
+      expect(JSON.stringify({ m: e.message, d: e.details })).not.toContain("wrong");
+      await c.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -343,10 +362,11 @@ describe("token registry", () => {
   });
 
   test("wrong password → AUTH_FAILED from the token server", async () => {
-    const c = createRegistryClient({ credentials: staticCredentials({ kind: "basic", username: reg.username!, password: "nope" }) });
+    const c = createRegistryClient({ credentials: staticCredentials(parseCredsFlag(`${reg.username}:nope`)) });
     const e = await caught(c.repository({ registry: reg.host, repository: "token/app" }).resolve("v1"));
     expect(e.code).toBe("AUTH_FAILED");
     expect(e.message).toContain("token server");
+    expect(e.details.hint).toBe(`the registry refused the credentials from --creds: fix them, or run docker login ${reg.host}`);
     expect((await caught(c.ping(reg.host))).code).toBe("AUTH_FAILED");
     await c.close();
     const good = createRegistryClient({ credentials: staticCredentials({ kind: "basic", username: reg.username!, password: reg.password! }) });

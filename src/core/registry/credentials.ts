@@ -9,13 +9,20 @@ import { childExit } from "../child-exit.ts";
 import { CoreError, fail } from "../errors.ts";
 
 /** Credentials for one registry. */
-export type Credential =
+export type Credential = (
   /** HTTP Basic, or Basic sent to the token endpoint. */
   | { kind: "basic"; username: string; password: string }
   /** Sent as `Authorization: Bearer <token>` with no exchange (`--creds <token>`, docker `registrytoken`). */
   | { kind: "bearer"; token: string }
   /** An OAuth2 refresh token exchanged at the token endpoint (docker `identitytoken`). */
-  | { kind: "identity"; username?: string; identityToken: string };
+  | { kind: "identity"; username?: string; identityToken: string }
+) & {
+  /**
+   * Where the credential came from, named in the hint when the registry refuses it: `--creds`, a
+   * config file path, or `docker-credential-<name> (credHelpers in <file>)`. Never the secret.
+   */
+  from?: string;
+};
 
 /** Finds credentials for a repository; undefined means anonymous. Implementations may cache. */
 export interface CredentialProvider {
@@ -34,8 +41,8 @@ export function staticCredentials(cred: Credential | undefined): CredentialProvi
 export function parseCredsFlag(value: string | undefined): Credential | undefined {
   if (value === undefined || value === "") return undefined;
   const i = value.indexOf(":");
-  if (i < 0) return { kind: "bearer", token: value };
-  return { kind: "basic", username: value.slice(0, i), password: value.slice(i + 1) };
+  if (i < 0) return { kind: "bearer", token: value, from: "--creds" };
+  return { kind: "basic", username: value.slice(0, i), password: value.slice(i + 1), from: "--creds" };
 }
 
 /** Result of running a credential helper. */
@@ -185,10 +192,10 @@ function isEmpty(e: AuthEntry): boolean {
 }
 
 /** AuthConfig → Credential, with docker's precedence: registry token, identity token, user/password. */
-function toCredential(e: AuthEntry): Credential | undefined {
-  if (e.registrytoken) return { kind: "bearer", token: e.registrytoken };
-  if (e.identitytoken) return { kind: "identity", identityToken: e.identitytoken, ...(e.username ? { username: e.username } : {}) };
-  if (e.username || e.password) return { kind: "basic", username: e.username ?? "", password: e.password ?? "" };
+function toCredential(e: AuthEntry, from: string): Credential | undefined {
+  if (e.registrytoken) return { kind: "bearer", token: e.registrytoken, from };
+  if (e.identitytoken) return { kind: "identity", identityToken: e.identitytoken, ...(e.username ? { username: e.username } : {}), from };
+  if (e.username || e.password) return { kind: "basic", username: e.username ?? "", password: e.password ?? "", from };
   return undefined;
 }
 
@@ -271,9 +278,10 @@ export function createDockerConfigProvider(opts: DockerConfigProviderOptions): C
     return {};
   };
 
-  const lookupKey = async (cfg: DockerConfigFile, key: string): Promise<AuthEntry> => {
+  /** The entry for `key` and where it came from (the file, or the helper when it answered). */
+  const lookupKey = async (cfg: DockerConfigFile, key: string): Promise<{ entry: AuthEntry; from: string }> => {
     const helper = cfg.credHelpers[key] ?? cfg.credsStore;
-    if (!helper) return fromFile(cfg, key);
+    if (!helper) return { entry: fromFile(cfg, key), from: cfg.path };
     // docker/cli's native store keeps the file entry's other fields (a registrytoken) under the helper's answer.
     const file = fromFile(cfg, key);
     const h = await fromHelper(helper, key);
@@ -281,7 +289,9 @@ export function createDockerConfigProvider(opts: DockerConfigProviderOptions): C
     if (h?.username) merged.username = h.username;
     if (h?.password) merged.password = h.password;
     if (h?.identitytoken) merged.identitytoken = h.identitytoken;
-    return merged;
+    const answered = h !== undefined && !isEmpty(h) && !merged.registrytoken;
+    const via = cfg.credHelpers[key] ? "credHelpers" : "credsStore";
+    return { entry: merged, from: answered ? `docker-credential-${helper} (${via} in ${cfg.path})` : cfg.path };
   };
 
   const lookup = async (registry: string, repository: string): Promise<Credential | undefined> => {
@@ -289,8 +299,8 @@ export function createDockerConfigProvider(opts: DockerConfigProviderOptions): C
     const cfg = await configPromise;
     if (!cfg) return undefined;
     for (const key of [`${registry}/${repository}`, registryKey(registry)]) {
-      const entry = await lookupKey(cfg, key);
-      if (!isEmpty(entry)) return toCredential(entry);
+      const { entry, from } = await lookupKey(cfg, key);
+      if (!isEmpty(entry)) return toCredential(entry, from);
     }
     return undefined;
   };

@@ -21,8 +21,13 @@ export interface ErrorContext {
   stage?: string;
 }
 
-/** Hint for every authentication failure. */
-export function authHint(registry: string): string {
+/**
+ * Hint for an authentication failure. `credential`: what was sent, when known: null for anonymous
+ * (none was found), or the credential, whose `from` names the file, helper or flag to fix.
+ */
+export function authHint(registry: string, credential?: { from?: string } | null): string {
+  if (credential === null) return `no credentials were found for ${registry}: pass --creds, or run docker login ${registry}`;
+  if (credential?.from) return `the registry refused the credentials from ${credential.from}: fix them, or run docker login ${registry}`;
   return `check --creds or run docker login ${registry}`;
 }
 /** Hint for a TLS trust failure (unknown CA, self-signed, wrong host name). */
@@ -139,6 +144,8 @@ export interface HttpErrorInput extends ErrorContext {
   body?: Uint8Array;
   /** Seconds from Retry-After, when the server sent one. */
   retryAfter?: number;
+  /** The credential the request was made with, null when anonymous, undefined when not known (see {@link authHint}). */
+  credential?: { from?: string } | null;
 }
 
 /**
@@ -159,7 +166,7 @@ export function httpError(input: HttpErrorInput): CoreError {
   let msg = `${input.op} ${formatTarget(input)}: ${stage}${describeStatus(code, input.status)}`;
   if (entries.length > 0) msg += ` (${entries.map((e) => (e.message ? `${e.code}: ${e.message}` : e.code)).join("; ")})`;
   else if (input.method === "HEAD" && code !== "NOT_FOUND") msg += " (HEAD responses have no body)";
-  const hint = code === "AUTH_FAILED" ? authHint(input.registry) : undefined;
+  const hint = code === "AUTH_FAILED" ? authHint(input.registry, input.credential) : undefined;
   return new CoreError({
     code,
     message: msg,

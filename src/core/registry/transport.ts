@@ -161,6 +161,12 @@ export function backoffDelay(attempt: number, retry: Required<RetryOptions>, ret
   return Math.round(exp * (0.5 + random() / 2));
 }
 
+/** What an auth error may say about a credential: its source only (null: none was sent). */
+function credentialSource(cred: Credential | undefined): { from?: string } | null {
+  if (!cred) return null;
+  return cred.from ? { from: cred.from } : {};
+}
+
 function basic(c: { username: string; password: string }): string {
   return "Basic " + Buffer.from(`${c.username}:${c.password}`).toString("base64");
 }
@@ -417,7 +423,7 @@ export class Transport {
     }
     if (res.statusCode !== 200) {
       const body = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
-      throw httpError({ ...ctx, status: res.statusCode, method, body });
+      throw httpError({ ...ctx, status: res.statusCode, method, body, credential: credentialSource(cred) });
     }
     const text = new TextDecoder().decode(await readCapped(res.body, MAX_ERROR_BODY_BYTES));
     const parsed = parseTokenResponse(text);
@@ -481,8 +487,12 @@ export class Transport {
       else if (body === undefined) await drain(res);
       if (req.method === "HEAD") body = undefined;
       const after = parseRetryAfter(header(res, "retry-after"));
+      // A refusal names where the credential came from (or that there was none), so the hint says
+      // what to fix. Other origins (a blob redirect) never got the credential, so they say nothing.
+      const refused = (status === 401 || status === 403) && sameOrigin ? credentialSource(await this.credential(req.ctx.registry, req.ctx.repository)) : undefined;
       throw httpError({
         ...req.ctx,
+        ...(refused !== undefined ? { credential: refused } : {}),
         status,
         method: req.method,
         ...(body ? { body } : {}),

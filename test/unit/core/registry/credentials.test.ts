@@ -31,10 +31,10 @@ const noHelper: HelperRunner = async (program) => {
 };
 
 describe("parseCredsFlag", () => {
-  test("user:pass", () => expect(parseCredsFlag("u:p")).toEqual({ kind: "basic", username: "u", password: "p" }));
-  test("split at first colon", () => expect(parseCredsFlag("u:p:q")).toEqual({ kind: "basic", username: "u", password: "p:q" }));
-  test("token without colon", () => expect(parseCredsFlag("ghp_abc")).toEqual({ kind: "bearer", token: "ghp_abc" }));
-  test("empty password", () => expect(parseCredsFlag("u:")).toEqual({ kind: "basic", username: "u", password: "" }));
+  test("user:pass", () => expect(parseCredsFlag("u:p")).toEqual({ kind: "basic", username: "u", password: "p", from: "--creds" }));
+  test("split at first colon", () => expect(parseCredsFlag("u:p:q")).toEqual({ kind: "basic", username: "u", password: "p:q", from: "--creds" }));
+  test("token without colon", () => expect(parseCredsFlag("ghp_abc")).toEqual({ kind: "bearer", token: "ghp_abc", from: "--creds" }));
+  test("empty password", () => expect(parseCredsFlag("u:")).toEqual({ kind: "basic", username: "u", password: "", from: "--creds" }));
   test("empty is unset", () => {
     expect(parseCredsFlag("")).toBeUndefined();
     expect(parseCredsFlag(undefined)).toBeUndefined();
@@ -56,13 +56,15 @@ describe("registryKey", () => {
 describe("docker config file choice", () => {
   const home = "/home/u";
   const cfg = (user: string) => ({ auths: { "ghcr.io": { auth: b64(`${user}:pw`) } } });
-  const cases: { name: string; env: Record<string, string>; fs: Record<string, unknown>; want?: string }[] = [
-    { name: "~/.docker/config.json", env: {}, fs: { "/home/u/.docker/config.json": cfg("home") }, want: "home" },
+  // want: the user in the chosen file; from: that file, which the credential names for error hints.
+  const cases: { name: string; env: Record<string, string>; fs: Record<string, unknown>; want?: string; from?: string }[] = [
+    { name: "~/.docker/config.json", env: {}, fs: { "/home/u/.docker/config.json": cfg("home") }, want: "home", from: "/home/u/.docker/config.json" },
     {
       name: "~/.docker exists and DOCKER_CONFIG set: DOCKER_CONFIG wins",
       env: { DOCKER_CONFIG: "/dc" },
       fs: { "/home/u/.docker/config.json": cfg("home"), "/dc/config.json": cfg("dc") },
       want: "dc",
+      from: "/dc/config.json",
     },
     {
       name: "~/.docker exists, DOCKER_CONFIG has none: anonymous (docker/cli loads an empty config)",
@@ -70,14 +72,15 @@ describe("docker config file choice", () => {
       fs: { "/home/u/.docker/config.json": cfg("home"), "/ra.json": cfg("ra") },
       want: undefined,
     },
-    { name: "only DOCKER_CONFIG", env: { DOCKER_CONFIG: "/dc" }, fs: { "/dc/config.json": cfg("dc") }, want: "dc" },
+    { name: "only DOCKER_CONFIG", env: { DOCKER_CONFIG: "/dc" }, fs: { "/dc/config.json": cfg("dc") }, want: "dc", from: "/dc/config.json" },
     {
       name: "REGISTRY_AUTH_FILE",
       env: { DOCKER_CONFIG: "/dc", REGISTRY_AUTH_FILE: "/ra.json", XDG_RUNTIME_DIR: "/run/u" },
       fs: { "/ra.json": cfg("ra"), "/run/u/containers/auth.json": cfg("xdg") },
       want: "ra",
+      from: "/ra.json",
     },
-    { name: "XDG_RUNTIME_DIR", env: { XDG_RUNTIME_DIR: "/run/u" }, fs: { "/run/u/containers/auth.json": cfg("xdg") }, want: "xdg" },
+    { name: "XDG_RUNTIME_DIR", env: { XDG_RUNTIME_DIR: "/run/u" }, fs: { "/run/u/containers/auth.json": cfg("xdg") }, want: "xdg", from: "/run/u/containers/auth.json" },
     { name: "nothing: anonymous", env: { XDG_RUNTIME_DIR: "/run/u" }, fs: {}, want: undefined },
   ];
   for (const c of cases) {
@@ -85,7 +88,7 @@ describe("docker config file choice", () => {
       const f = files(c.fs);
       const p = createDockerConfigProvider({ env: c.env, homeDir: home, readFile: f.readFile, runHelper: noHelper });
       const got = await p.get("ghcr.io", "org/app");
-      expect(got).toEqual(c.want === undefined ? undefined : { kind: "basic", username: c.want, password: "pw" });
+      expect(got).toEqual(c.want === undefined ? undefined : { kind: "basic", username: c.want, password: "pw", from: c.from });
     });
   }
 });
@@ -97,28 +100,28 @@ describe("docker config lookup", () => {
 
   test("full repository key wins over host key", async () => {
     const p = provider({ auths: { "ghcr.io/org/app": { auth: b64("repo:1") }, "ghcr.io": { auth: b64("host:2") } } });
-    expect(await p.get("ghcr.io", "org/app")).toEqual({ kind: "basic", username: "repo", password: "1" });
-    expect(await p.get("ghcr.io", "org/other")).toEqual({ kind: "basic", username: "host", password: "2" });
+    expect(await p.get("ghcr.io", "org/app")).toEqual({ kind: "basic", username: "repo", password: "1", from: path });
+    expect(await p.get("ghcr.io", "org/other")).toEqual({ kind: "basic", username: "host", password: "2", from: path });
   });
   test("hostname match strips scheme and path", async () => {
     const p = provider({ auths: { "https://ghcr.io/v1/": { username: "u", password: "p" } } });
-    expect(await p.get("ghcr.io", "x")).toEqual({ kind: "basic", username: "u", password: "p" });
+    expect(await p.get("ghcr.io", "x")).toEqual({ kind: "basic", username: "u", password: "p", from: path });
   });
   test("password containing a colon", async () => {
     const p = provider({ auths: { "ghcr.io": { auth: b64("u:p:with:colons") } } });
-    expect(await p.get("ghcr.io", "x")).toEqual({ kind: "basic", username: "u", password: "p:with:colons" });
+    expect(await p.get("ghcr.io", "x")).toEqual({ kind: "basic", username: "u", password: "p:with:colons", from: path });
   });
   test("docker hub key", async () => {
     const p = provider({ auths: { "https://index.docker.io/v1/": { auth: b64("hub:pw") } } });
-    expect(await p.get("index.docker.io", "library/alpine")).toEqual({ kind: "basic", username: "hub", password: "pw" });
+    expect(await p.get("index.docker.io", "library/alpine")).toEqual({ kind: "basic", username: "hub", password: "pw", from: path });
   });
   test("identitytoken", async () => {
     const p = provider({ auths: { "r.io": { username: "00000000-0000-0000-0000-000000000000", identitytoken: "refresh" } } });
-    expect(await p.get("r.io", "x")).toEqual({ kind: "identity", identityToken: "refresh", username: "00000000-0000-0000-0000-000000000000" });
+    expect(await p.get("r.io", "x")).toEqual({ kind: "identity", identityToken: "refresh", username: "00000000-0000-0000-0000-000000000000", from: path });
   });
   test("registrytoken", async () => {
     const p = provider({ auths: { "r.io": { registrytoken: "rt", auth: b64("u:p") } } });
-    expect(await p.get("r.io", "x")).toEqual({ kind: "bearer", token: "rt" });
+    expect(await p.get("r.io", "x")).toEqual({ kind: "bearer", token: "rt", from: path });
   });
   test("empty entry is anonymous", async () => {
     const p = provider({ auths: { "r.io": {} } });
@@ -144,7 +147,7 @@ describe("docker config lookup", () => {
       return { code: 1, stdout: "credentials not found in native keychain\n", stderr: "" };
     };
     const p = provider({ credHelpers: { "ghcr.io": "gh" }, credsStore: "desktop", auths: {} }, run);
-    expect(await p.get("ghcr.io", "org/app")).toEqual({ kind: "basic", username: "hu", password: "hs" });
+    expect(await p.get("ghcr.io", "org/app")).toEqual({ kind: "basic", username: "hu", password: "hs", from: `docker-credential-gh (credHelpers in ${path})` });
     // key 1 (full name) goes to credsStore, key 2 (host) to its credHelper
     expect(calls).toEqual([
       ["docker-credential-desktop", ["get"], "ghcr.io/org/app"],
@@ -154,7 +157,7 @@ describe("docker config lookup", () => {
   test("helper <token> username means identity token", async () => {
     const run: HelperRunner = async () => ({ code: 0, stdout: '{"Username":"<token>","Secret":"rt"}', stderr: "" });
     const p = provider({ credsStore: "x" }, run);
-    expect(await p.get("r.io", "a")).toEqual({ kind: "identity", identityToken: "rt" });
+    expect(await p.get("r.io", "a")).toEqual({ kind: "identity", identityToken: "rt", from: `docker-credential-x (credsStore in ${path})` });
   });
   test("helper not found → anonymous", async () => {
     const run: HelperRunner = async () => ({ code: 1, stdout: "credentials not found in native keychain", stderr: "" });
@@ -177,7 +180,7 @@ describe("docker config lookup", () => {
   test("helper answer keeps the file's registrytoken", async () => {
     const run: HelperRunner = async () => ({ code: 1, stdout: "credentials not found in native keychain", stderr: "" });
     const p = provider({ credsStore: "x", auths: { "r.io": { registrytoken: "rt" } } }, run);
-    expect(await p.get("r.io", "a")).toEqual({ kind: "bearer", token: "rt" });
+    expect(await p.get("r.io", "a")).toEqual({ kind: "bearer", token: "rt", from: path });
   });
   test("answers are cached per repository", async () => {
     let n = 0;
@@ -226,8 +229,8 @@ esac
   const provider = () =>
     createDockerConfigProvider({ env: { PATH: `${join(dir, "bin")}:/usr/bin:/bin` }, homeDir: join(dir, "home") });
 
-  test("password", async () => expect(await provider().get("reg.test", "a/b")).toEqual({ kind: "basic", username: "alice", password: "s3cret" }));
-  test("identity token", async () => expect(await provider().get("tok.test", "a")).toEqual({ kind: "identity", identityToken: "refresh-1" }));
+  test("password", async () => expect(await provider().get("reg.test", "a/b")).toEqual({ kind: "basic", username: "alice", password: "s3cret", from: `docker-credential-test (credsStore in ${join(dir, "home", ".docker", "config.json")})` }));
+  test("identity token", async () => expect(await provider().get("tok.test", "a")).toEqual({ kind: "identity", identityToken: "refresh-1", from: `docker-credential-test (credsStore in ${join(dir, "home", ".docker", "config.json")})` }));
   test("not found", async () => expect(await provider().get("none.test", "a")).toBeUndefined());
   test("failure", async () => {
     const e = await provider().get("broken.test", "a").catch((x: unknown) => x);

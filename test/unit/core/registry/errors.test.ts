@@ -67,6 +67,17 @@ describe("httpError", () => {
     const d = "sha256:" + "a".repeat(64);
     expect(httpError({ ...ctx, reference: d, status: 404, method: "GET" }).message).toStartWith(`fetch manifest ghcr.io/org/app@${d}: `);
   });
+  test("an auth hint names where the refused credential came from, or that there was none", () => {
+    const hint = (credential?: { from?: string } | null) => httpError({ ...ctx, status: 401, method: "GET", ...(credential !== undefined ? { credential } : {}) }).details.hint;
+    expect(hint(null)).toBe("no credentials were found for ghcr.io: pass --creds, or run docker login ghcr.io");
+    expect(hint({ from: "docker-credential-gh (credHelpers in /h/.docker/config.json)" })).toBe(
+      "the registry refused the credentials from docker-credential-gh (credHelpers in /h/.docker/config.json): fix them, or run docker login ghcr.io",
+    );
+    expect(hint({})).toBe("check --creds or run docker login ghcr.io");
+    expect(hint()).toBe("check --creds or run docker login ghcr.io");
+    // Only auth failures get it.
+    expect(httpError({ ...ctx, status: 404, method: "GET", credential: null }).details.hint).toBeUndefined();
+  });
   test("retryAfter kept", () => expect(httpError({ ...ctx, status: 429, method: "GET", retryAfter: 7 }).details.retryAfter).toBe(7));
   test("stage printed", () =>
     expect(httpError({ ...ctx, stage: "token server", status: 401, method: "GET" }).message).toBe(
