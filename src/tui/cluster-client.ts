@@ -71,19 +71,14 @@ export function createClusterClient(conn: KubeConnection, context: string, opts:
     context,
     ...(conn.namespace ? { namespace: conn.namespace } : {}),
     watch(path, h) {
-      // The informer says nothing about its lists, so its GETs are observed: the items of a list are
-      // delivered synchronously right after the GET resolves, so a macrotask later they are all in.
-      const observed = Object.create(client) as KubeClient;
-      observed.get = async <T,>(p: string, signal?: AbortSignal): Promise<T> => {
-        const r = await client.get<T>(p, signal);
-        h.onListStart?.();
-        setTimeout(() => signal?.aborted || h.onListed?.(), 0);
-        return r;
-      };
-      const informer = new Informer(observed, {
+      // The informer reports a list's start and end in order with its events, so a watch that fails
+      // right after a list can never be followed by that list's late "listed" (a stale "live").
+      const informer = new Informer(client, {
         path,
         onEvent: (t, o) => h.onEvent(t, o),
         onError: (e) => h.onError?.(e),
+        onListStart: () => h.onListStart?.(),
+        onListed: () => h.onListed?.(),
         ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
         maxBackoffMs: opts.maxBackoffMs ?? 10_000,
       });

@@ -22,6 +22,10 @@ export interface InformerOptions {
   onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", obj: Obj) => void;
   /** Called for failures before the informer retries (logging). Default: ignored. */
   onError?: (e: unknown) => void;
+  /** Called when a list's response arrived, before its objects are delivered (a relist starts). Default: none. */
+  onListStart?: () => void;
+  /** Called once a list's objects are all delivered, before its watch starts. Default: none. */
+  onListed?: () => void;
   /** First retry delay in ms; doubles up to `maxBackoffMs`, ±50% jitter. Default 500. */
   backoffMs?: number;
   /** Default 30_000. */
@@ -63,9 +67,11 @@ export class Informer {
       try {
         if (rv === undefined) {
           const list = await this.client.get<{ metadata: { resourceVersion: string }; items: Obj[] }>(this.path, signal);
+          this.opts.onListStart?.();
           for (const item of list.items) this.opts.onEvent("ADDED", item);
           rv = list.metadata.resourceVersion;
           this.synced = true;
+          this.opts.onListed?.();
         }
         for await (const ev of this.client.watch(this.path, rv, signal)) {
           const next = (ev.object as Obj).metadata?.resourceVersion;

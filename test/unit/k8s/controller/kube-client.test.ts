@@ -253,4 +253,47 @@ describe("Informer", () => {
       server.close();
     }
   });
+
+  test("a list's start and end are reported in order with its objects and with a watch that fails at once", async () => {
+    let lists = 0;
+    let watches = 0;
+    const { server, url } = await fakeApi((req, res) => {
+      if (!req.url!.includes("watch=1")) {
+        lists++;
+        res.writeHead(200, { "content-type": "application/json" });
+        const items = lists === 1 ? [{ metadata: { name: "a", resourceVersion: "1" } }, { metadata: { name: "b", resourceVersion: "2" } }] : [{ metadata: { name: "b", resourceVersion: "3" } }];
+        res.end(JSON.stringify({ metadata: { resourceVersion: `${lists * 10}` }, items }));
+        return;
+      }
+      watches++;
+      if (watches === 1) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ kind: "Status", code: 500, message: "etcd unavailable" }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(`${JSON.stringify({ type: "MODIFIED", object: { metadata: { name: "b", resourceVersion: "4" } } })}\n`);
+    });
+    const k = new KubeClient({ server: url });
+    const log: string[] = [];
+    const inf = new Informer(k, {
+      path: "/things",
+      onEvent: (t, o) => log.push(`${t} ${o.metadata.name}`),
+      onError: () => log.push("error"),
+      onListStart: () => log.push("listStart"),
+      onListed: () => log.push("listed"),
+      backoffMs: 10,
+    });
+    const stop = inf.start();
+    try {
+      const deadline = Date.now() + 5000;
+      while (!log.includes("MODIFIED b") && Date.now() < deadline) await Bun.sleep(10);
+      expect(log).toEqual(["listStart", "ADDED a", "ADDED b", "listed", "error", "listStart", "ADDED b", "listed", "MODIFIED b"]);
+    } finally {
+      await stop();
+      await k.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
