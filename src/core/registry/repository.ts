@@ -12,7 +12,8 @@ import type { ProgressSink } from "../progress.ts";
 import { repositoryScope } from "./auth.ts";
 import { cancelledError, formatTarget, isRetryableNetworkError, networkError, type ErrorContext } from "./errors.ts";
 import { parseLink, resolveLocation, withQuery } from "./headers.ts";
-import { backoffDelay, discard, header, sleep, type RegistryResponse, type Transport } from "./transport.ts";
+import { sleep } from "../timers.ts";
+import { backoffDelay, discard, header, type RegistryResponse, type Transport } from "./transport.ts";
 
 /** A repository on a registry. */
 export interface RepositoryName {

@@ -9,6 +9,7 @@ import { rootCertificates } from "node:tls";
 import { Agent, ProxyAgent, request, type Dispatcher } from "./undici.ts";
 import { CoreError, fail, isAbort } from "../errors.ts";
 import { MAX_ERROR_BODY_BYTES } from "../oci/media-types.ts";
+import { sleep } from "../timers.ts";
 import {
   mergeScopes,
   parseTokenResponse,
@@ -133,22 +134,6 @@ async function drain(res: { body: Dispatcher.ResponseData["body"] }): Promise<vo
   } catch {
     discard(res.body);
   }
-}
-
-/** Sleeps, waking early with CANCELLED when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

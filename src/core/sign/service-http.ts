@@ -6,6 +6,7 @@
  */
 import { request, type Dispatcher } from "../registry/undici.ts";
 import { CoreError, isAbort } from "../errors.ts";
+import { sleep } from "../timers.ts";
 
 /** Options shared by every service call. */
 export interface ServiceHttpOptions {
@@ -48,7 +49,11 @@ export async function serviceJSON(
   if (body !== undefined) headers["content-type"] = "application/json";
   let last: CoreError | undefined;
   for (let i = 0; i < attempts; i++) {
-    if (i > 0) await sleep(500 * 2 ** (i - 1), o.signal);
+    if (i > 0) {
+      await sleep(500 * 2 ** (i - 1), o.signal).catch(() => {
+        throw new CoreError({ code: "CANCELLED", message: "cancelled" });
+      });
+    }
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
@@ -116,16 +121,3 @@ async function readText(body: Dispatcher.ResponseData["body"]): Promise<string> 
   return Buffer.concat(parts).toString("utf8");
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        reject(new CoreError({ code: "CANCELLED", message: "cancelled" }));
-      },
-      { once: true },
-    );
-  });
-}
