@@ -6,7 +6,7 @@ import { createTable, tableReducer } from "../../../src/tui/models/table-model.t
 import { MONO_THEME } from "../../../src/tui/render/theme.ts";
 import { tagArtifact, type MemoryStore } from "../../../src/core/index.ts";
 import { memoryHistory, type TuiServices } from "../../../src/tui/services.ts";
-import { deployment, sampleRepo } from "./fixtures.ts";
+import { deployment, driveApp, sampleRepo } from "./fixtures.ts";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,14 +33,7 @@ async function waitFor(frame: () => string | undefined, pred: (f: string) => boo
 
 function start(size = { columns: 100, rows: 24 }) {
   const r = render(<App services={services} initial={[{ kind: "repos" }, { kind: "tags", repo: "oci://mem/app" }]} repositories={["oci://mem/app"]} color={false} size={size} />);
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await sleep(20);
-    }
-  };
-  const until = (pred: (f: string) => boolean, what: string) => waitFor(r.lastFrame, pred, what);
-  return { ...r, press, until };
+  return { ...r, ...driveApp(r, 1000) };
 }
 
 test("tags: listed at once, filled in, grouped by digest; signature tags behind a toggle", async () => {

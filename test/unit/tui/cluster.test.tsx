@@ -8,7 +8,7 @@ import { buildTimeline } from "../../../src/tui/models/cluster.ts";
 import { createTable, tableReducer } from "../../../src/tui/models/table-model.ts";
 import { MONO_THEME } from "../../../src/tui/render/theme.ts";
 import type { TuiServices } from "../../../src/tui/services.ts";
-import { sampleRepo } from "./fixtures.ts";
+import { driveApp, sampleRepo } from "./fixtures.ts";
 
 type Obj = Record<string, any>;
 
@@ -90,21 +90,7 @@ afterEach(() => cleanup());
 
 function start(size = { columns: 80, rows: 24 }, svc: TuiServices = services) {
   const r = render(<App services={svc} initial={[{ kind: "repos" }]} color={false} size={size} />);
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await sleep(20);
-    }
-  };
-  const until = async (pred: (f: string) => boolean, what: string) => {
-    for (let i = 0; i < 500; i++) {
-      const f = r.lastFrame() ?? "";
-      if (pred(f)) return f;
-      await sleep(10);
-    }
-    throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
-  };
-  return { ...r, press, until };
+  return { ...r, ...driveApp(r, 500) };
 }
 
 test("c opens the cluster list: live rows, updates from the watch, reconnecting hint, 80x24", async () => {

@@ -6,6 +6,7 @@ import { MemoryStore, pushArtifact, tagArtifact } from "../../../src/core/index.
 import { readTarEntries } from "../../../src/core/archive/extract.ts";
 import { planPromote, promoteArtifact, type PromotePlan } from "../../../src/core/artifact/promote.ts";
 import type { KeyObject } from "node:crypto";
+import type { render } from "ink-testing-library";
 import { memoryHistory, type PromotionAccess, type TuiServices } from "../../../src/tui/services.ts";
 
 /** The core's promotion, wired as main.ts wires it (optionally verifying with `keys`). */
@@ -93,4 +94,27 @@ export function driveInk(r: InkRender): InkDriver {
       throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
     },
   };
+}
+
+/**
+ * Keys and waits for an ink-testing-library render of the App: `press` types keys 20 ms apart (one
+ * screen update each), `until` polls the last frame every 10 ms, at most `tries` times, and fails
+ * with that frame.
+ */
+export function driveApp(r: ReturnType<typeof render>, tries: number) {
+  const press = async (...keys: string[]) => {
+    for (const k of keys) {
+      r.stdin.write(k);
+      await Bun.sleep(20);
+    }
+  };
+  const until = async (pred: (f: string) => boolean, what: string): Promise<string> => {
+    for (let i = 0; i < tries; i++) {
+      const f = r.lastFrame() ?? "";
+      if (pred(f)) return f;
+      await Bun.sleep(10);
+    }
+    throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
+  };
+  return { press, until };
 }

@@ -8,9 +8,8 @@ import { cleanup, render } from "ink-testing-library";
 import { createKeySigner, findSignatures, generateKeyPair, loadPrivateKey, loadPublicKey, MemoryStore, signArtifact } from "../../../src/core/index.ts";
 import App from "../../../src/tui/app.tsx";
 import type { TuiServices } from "../../../src/tui/services.ts";
-import { corePromotion, sampleRepo } from "./fixtures.ts";
+import { corePromotion, driveApp, sampleRepo } from "./fixtures.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let services: TuiServices;
 let store: MemoryStore;
@@ -30,21 +29,7 @@ afterEach(() => cleanup());
 
 function start(svc: TuiServices, columns = 110) {
   const r = render(<App services={svc} initial={[{ kind: "repos" }, { kind: "tags", repo: "oci://mem/app" }]} color={false} size={{ columns, rows: 24 }} />);
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await sleep(20);
-    }
-  };
-  const until = async (pred: (f: string) => boolean, what: string) => {
-    for (let i = 0; i < 1500; i++) {
-      const f = r.lastFrame() ?? "";
-      if (pred(f)) return f;
-      await sleep(10);
-    }
-    throw new Error(`timed out waiting for ${what}; last frame:\n${r.lastFrame()}`);
-  };
-  return { press, until };
+  return driveApp(r, 1500);
 }
 
 async function toOther(ui: ReturnType<typeof start>) {
