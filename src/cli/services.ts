@@ -9,6 +9,7 @@ import {
   createDockerConfigProvider,
   createRegistryClient,
   parseCredsFlag,
+  proxyFromEnv,
   staticCredentials,
   type CredentialProvider,
   type RegistryClient,
@@ -65,7 +66,7 @@ export function createServices(flags: RegistryFlags, env: NodeJS.ProcessEnv, onP
     key: readPem(flags.keyFile, "client key"),
     credentials,
     userAgent: `berth/${VERSION}`,
-    proxy: { https: env.HTTPS_PROXY ?? env.https_proxy, http: env.HTTP_PROXY ?? env.http_proxy, noProxy: env.NO_PROXY ?? env.no_proxy },
+    proxy: proxyFromEnv(env),
     onProgress,
   });
   if (Boolean(flags.certFile) !== Boolean(flags.keyFile)) fail("USAGE", "--cert-file and --key-file must be given together");

@@ -28,6 +28,7 @@ export {
   createRegistryClient,
   createDockerConfigProvider,
   parseCredsFlag,
+  proxyFromEnv,
   staticCredentials,
   type RegistryClient,
   type RegistryClientOptions,

@@ -33,8 +33,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Retry policy for 408/429/5xx and connection failures. Default DEFAULT_RETRY (5 attempts, 250 ms doubling to 10 s, 120 s total). */
   retry?: RetryOptions;
-  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY values, passed in by the CLI (core never reads env). Default: no proxy. */
-  proxy?: { https?: string; http?: string; noProxy?: string };
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY values, passed in by the caller (core never reads env; see proxyFromEnv). Default: no proxy. */
+  proxy?: ProxySettings;
   /** Monolithic upload limit and PATCH chunk size in bytes. Default DEFAULT_CHUNK_SIZE (8 MiB). */
   chunkSize?: number;
   /** `n` of each tags/list page. Default DEFAULT_TAG_PAGE_SIZE (1000). */
@@ -106,4 +106,19 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
     close: () => transport.close(),
     stats: () => ({ requests: transport.counters.requests, tokens: transport.counters.tokens, byKind: { ...transport.counters.byKind } }),
   };
+}
+
+/** Proxy URLs of `RegistryClientOptions.proxy`. */
+export interface ProxySettings {
+  https?: string;
+  http?: string;
+  noProxy?: string;
+}
+
+/**
+ * The proxy settings an environment gives, as Go's ProxyFromEnvironment reads them: upper case first,
+ * then lower case. Every field is undefined when none is set.
+ */
+export function proxyFromEnv(env: Record<string, string | undefined>): ProxySettings {
+  return { https: env.HTTPS_PROXY ?? env.https_proxy, http: env.HTTP_PROXY ?? env.http_proxy, noProxy: env.NO_PROXY ?? env.no_proxy };
 }

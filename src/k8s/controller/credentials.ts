@@ -16,7 +16,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
-import { CoreError, isCoreError, staticCredentials, type Credential, type CredentialProvider, type RegistryClientOptions } from "../../core/index.ts";
+import { CoreError, isCoreError, proxyFromEnv, staticCredentials, type Credential, type CredentialProvider, type RegistryClientOptions } from "../../core/index.ts";
 import type { OCIRepository } from "../api/ocirepository.ts";
 import { kubeStatusOf, type KubeClient } from "../client/kube.ts";
 import { cloudCredentials, CloudTokenCache, type CloudEndpoints, type CloudProviderName } from "../../core/index.ts";
@@ -340,8 +340,7 @@ export async function registryAccessFor(kube: KubeClient, obj: OCIRepository, op
     options.proxy = { https: proxy, http: proxy };
   } else {
     // Without a proxy secret, the controller's own environment decides, as Go's ProxyFromEnvironment does upstream.
-    const env = opts.env ?? {};
-    const fromEnv = { https: env.HTTPS_PROXY ?? env.https_proxy, http: env.HTTP_PROXY ?? env.http_proxy, noProxy: env.NO_PROXY ?? env.no_proxy };
+    const fromEnv = proxyFromEnv(opts.env ?? {});
     if (fromEnv.https || fromEnv.http) {
       material.proxy = fromEnv;
       options.proxy = fromEnv;

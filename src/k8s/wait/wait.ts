@@ -251,7 +251,6 @@ async function listOrMissing(kube: KubeClient, path: string, signal: AbortSignal
   }
 }
 
-
 /** An OCIRepository that follows a repository tag. */
 export interface TrackingOCIRepository {
   namespace: string;

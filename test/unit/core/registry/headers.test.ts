@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isCoreError } from "../../../../src/core/errors.ts";
+import { proxyFromEnv } from "../../../../src/core/registry/client.ts";
 import {
   bypassesProxy,
   hostname,
@@ -108,4 +109,11 @@ describe("bypassesProxy", () => {
     ["10.0.0.1:5000", "10.0.0.1", true],
   ];
   for (const [host, np, want] of cases) test(`${host} NO_PROXY=${np}`, () => expect(bypassesProxy(host, np)).toBe(want));
+});
+
+describe("proxyFromEnv", () => {
+  test("upper case wins over lower case; nothing set is all undefined", () => {
+    expect(proxyFromEnv({ HTTPS_PROXY: "http://a:1", https_proxy: "http://b:2", http_proxy: "http://c:3", no_proxy: "x.io" })).toEqual({ https: "http://a:1", http: "http://c:3", noProxy: "x.io" });
+    expect(proxyFromEnv({})).toEqual({ https: undefined, http: undefined, noProxy: undefined });
+  });
 });
