@@ -416,6 +416,16 @@ describe("OCIRepository reconcile passes (spec §3.13)", () => {
     await reconcile("sh6");
     expect(delta(b6, stats())["GET blob"]).toBe(1);
     expect((await getObj("sh6")).status.artifact.digest).toBe(arts[0].digest);
+    // An altered shared file is not copied either: the next object pulls, and stores the true bytes.
+    const a6 = (await getObj("sh6")).status.artifact;
+    writeFileSync(join(store.root, a6.path), "altered");
+    await create("sh7", { url: `oci://${reg.host}/apps/shared`, ref: { tag: "stable" } });
+    const b7 = stats();
+    await reconcile("sh7");
+    expect(delta(b7, stats())["GET blob"]).toBe(1);
+    const a7 = (await getObj("sh7")).status.artifact;
+    expect(a7.digest).toBe(arts[0].digest);
+    expect(await consume(a7)).toEqual({ "a.yaml": "a: 1\n" });
     // Later passes inside the window reuse it.
     const again = stats();
     for (const n of names) await reconcile(n);

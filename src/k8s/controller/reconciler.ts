@@ -5,9 +5,8 @@
  * observed generation and the retry. Registry look-ups that several objects share are coalesced
  * (lookups.ts), which upstream does not do.
  */
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -15,6 +14,7 @@ import { Readable } from "node:stream";
 import {
   CoreError,
   parseGoDuration,
+  verifyStream,
   createRegistryClient,
   extractTarGz,
   fetchImageManifest,
@@ -800,10 +800,8 @@ export class OCIRepositoryReconciler {
   private async reuseBuild(key: string, b: SharedBuild, tmp: string): Promise<{ file: string; metadata?: Record<string, string> } | undefined> {
     const file = join(tmp, "shared-build.tar.gz");
     try {
-      await copyFile(b.file, file);
-      const h = createHash("sha256");
-      for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-      if (`sha256:${h.digest("hex")}` !== b.digest) throw new Error("digest mismatch");
+      // Checked while copied (size unknown: -1), so a file altered since it was stored is never used.
+      await pipeline(Readable.from(verifyStream(createReadStream(b.file), { digest: b.digest, size: -1 })), createWriteStream(file));
       return { file, metadata: b.metadata ? { ...b.metadata } : undefined };
     } catch {
       this.builds.forget(key, b.file);
